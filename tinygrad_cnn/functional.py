@@ -1,0 +1,113 @@
+"""Lowercase functional ops: the one door that layers and users go through."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import rng
+from .ops import elementwise as ew
+from .ops import loss as loss_ops
+from .ops import pool as pool_ops
+from .ops.conv import Conv2D
+from .tensor import Tensor
+
+
+def _tensor(x, arg: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    raise TypeError(f"{arg} must be a Tensor or a numpy array; got {type(x).__name__}")
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> Tensor:
+    """2-D convolution (cross-correlation, as in Keras) on channels_last input.
+
+    Args:
+        x: (N, H, W, C_in).
+        kernel: (KH, KW, C_in, C_out).
+        bias: optional (C_out,).
+        strides, dilation_rate: a positive int or a pair.
+        padding: 'valid', 'same', an int, a pair (ph, pw) or ((top, bottom), (left, right)).
+
+    Returns:
+        (N, OH, OW, C_out); see ``tc.conv_output_shape`` for OH, OW.
+    """
+    inputs = [_tensor(x, "x"), _tensor(kernel, "kernel")]
+    if bias is not None:
+        inputs.append(_tensor(bias, "bias"))
+    return Conv2D(strides, padding, dilation_rate).apply(*inputs)
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
+    """Max over pool_size windows; 'same' pads with −inf. strides default to pool_size."""
+    return pool_ops.MaxPool2D(pool_size, strides, padding).apply(_tensor(x, "x"))
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
+    """Mean over pool_size windows; with 'same' only the real (unpadded) elements count."""
+    return pool_ops.AvgPool2D(pool_size, strides, padding).apply(_tensor(x, "x"))
+
+
+def global_avg_pool2d(x) -> Tensor:
+    """(N, H, W, C) → (N, C) by averaging over H and W."""
+    x = _tensor(x, "x")
+    pool_ops.check_nhwc(x.shape, "global_avg_pool2d")
+    return x.mean(axis=(1, 2))
+
+
+def global_max_pool2d(x) -> Tensor:
+    """(N, H, W, C) → (N, C) by the maximum over H and W."""
+    x = _tensor(x, "x")
+    pool_ops.check_nhwc(x.shape, "global_max_pool2d")
+    return x.max(axis=(1, 2))
+
+
+def relu(x) -> Tensor:
+    return _tensor(x, "x").relu()
+
+
+def sigmoid(x) -> Tensor:
+    return _tensor(x, "x").sigmoid()
+
+
+def tanh(x) -> Tensor:
+    return _tensor(x, "x").tanh()
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    return _tensor(x, "x").softmax(axis)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    return _tensor(x, "x").log_softmax(axis)
+
+
+def cross_entropy(logits, labels) -> Tensor:
+    """Mean cross-entropy of logits (N, classes) against int class ids (N,)."""
+    labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    return loss_ops.CrossEntropy(labels).apply(_tensor(logits, "logits"))
+
+
+def mse(pred, target) -> Tensor:
+    """Mean squared error over all elements."""
+    pred = _tensor(pred, "pred")
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, pred.dtype))
+    if target.shape != pred.shape:
+        raise ValueError(f"mse: pred has shape {pred.shape} but target has shape "
+                         f"{target.shape}; they must be equal")
+    diff = pred - target
+    return (diff * diff).mean()
+
+
+def dropout(x, rate: float, training: bool = True) -> Tensor:
+    """Zero each element with probability ``rate`` and scale the rest by 1/(1 − rate)."""
+    if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
+            or not 0 <= rate < 1):
+        raise ValueError(f"dropout rate must be a number in [0, 1); got {rate!r}")
+    x = _tensor(x, "x")
+    if not training or rate == 0:
+        return x
+    return ew.Dropout(float(rate), rng.generator()).apply(x)

@@ -1,0 +1,1 @@
+"""Op families: one small Function subclass per op, working on raw ndarrays."""

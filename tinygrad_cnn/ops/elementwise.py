@@ -1,0 +1,212 @@
+"""Elementwise ops. Binary ops broadcast like numpy and sum gradients back with unbroadcast."""
+
+import numpy as np
+
+from ..function import Function
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` over the axes numpy broadcasting added or stretched to reach its shape."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+class Add(Function):
+    name = "add"
+
+    def forward(self, a, b):
+        self.save_for_backward(a.shape, b.shape)
+        return a + b
+
+    def backward(self, grad):
+        a_shape, b_shape = self.saved
+        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
+
+
+class Sub(Function):
+    name = "sub"
+
+    def forward(self, a, b):
+        self.save_for_backward(a.shape, b.shape)
+        return a - b
+
+    def backward(self, grad):
+        a_shape, b_shape = self.saved
+        needs_b = self.needs_input_grad[1]
+        return unbroadcast(grad, a_shape), (unbroadcast(-grad, b_shape) if needs_b else None)
+
+
+class Mul(Function):
+    name = "mul"
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved
+        da = unbroadcast(grad * b, a.shape) if self.needs_input_grad[0] else None
+        db = unbroadcast(grad * a, b.shape) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Div(Function):
+    name = "div"
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, grad):
+        a, b = self.saved
+        da = unbroadcast(grad / b, a.shape) if self.needs_input_grad[0] else None
+        db = unbroadcast(-grad * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Pow(Function):
+    name = "pow"
+
+    def forward(self, a, b):
+        out = a**b
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, grad):
+        a, b, out = self.saved
+        da = unbroadcast(grad * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
+        db = None
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            db = unbroadcast(grad * out * log_a, b.shape)  # d/db a**b, taken as 0 where a <= 0
+        return da, db
+
+
+class Neg(Function):
+    name = "neg"
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Exp(Function):
+    name = "exp"
+
+    def forward(self, a):
+        out = np.exp(a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * out,)
+
+
+class Log(Function):
+    name = "log"
+
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.log(a)
+
+    def backward(self, grad):
+        (a,) = self.saved
+        return (grad / a,)
+
+
+class Sqrt(Function):
+    name = "sqrt"
+
+    def forward(self, a):
+        out = np.sqrt(a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad / (2 * out),)
+
+
+class Abs(Function):
+    name = "abs"
+
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.abs(a)
+
+    def backward(self, grad):
+        (a,) = self.saved
+        return (grad * np.sign(a),)
+
+
+class ReLU(Function):
+    name = "relu"
+
+    def forward(self, a):
+        out = np.maximum(a, 0)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * (out > 0),)
+
+
+class Sigmoid(Function):
+    name = "sigmoid"
+
+    def forward(self, a):
+        # exp of a non-positive number only: no overflow for large |a|
+        e = np.exp(-np.abs(a))
+        out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * out * (1 - out),)
+
+
+class Tanh(Function):
+    name = "tanh"
+
+    def forward(self, a):
+        out = np.tanh(a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad * (1 - out * out),)
+
+
+class Dropout(Function):
+    """Inverted dropout: kept units are scaled by 1/(1 - rate) so eval needs no rescale."""
+
+    name = "dropout"
+
+    def __init__(self, rate: float, generator: np.random.Generator):
+        self.rate = rate
+        self.generator = generator
+
+    def describe(self):
+        return f"dropout {self.rate:g}"
+
+    def forward(self, a):
+        keep = self.generator.random(a.shape, dtype=np.float32) >= self.rate
+        mask = keep.astype(a.dtype) * a.dtype.type(1 / (1 - self.rate))
+        self.save_for_backward(mask)
+        return a * mask
+
+    def backward(self, grad):
+        (mask,) = self.saved
+        return (grad * mask,)

@@ -1,0 +1,84 @@
+"""Softmax, log-softmax and cross-entropy, computed with the log-sum-exp shift (stable)."""
+
+import numpy as np
+
+from ..function import Function
+from .reduce import normalize_axis
+
+
+def _log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    shifted = a - a.max(axis=axis, keepdims=True)  # largest exponent is 0: no overflow
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    name = "softmax"
+
+    def __init__(self, axis: int, ndim: int):
+        if isinstance(axis, (tuple, list)):
+            raise TypeError(f"{self.name} axis must be one int; got {axis!r}")
+        (self.axis,) = normalize_axis(axis, ndim)
+
+    def forward(self, a):
+        out = np.exp(_log_softmax(a, self.axis))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Softmax):
+    name = "log_softmax"
+
+    def forward(self, a):
+        out = _log_softmax(a, self.axis)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return (grad - np.exp(out) * grad.sum(axis=self.axis, keepdims=True),)
+
+
+def check_labels(labels: np.ndarray, n: int, classes: int) -> np.ndarray:
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"labels must be integer class ids (dtype int), shape ({n},); got dtype "
+            f"{labels.dtype}. One-hot labels? Pass labels.argmax(axis=1)"
+        )
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match logits; got {labels.shape}")
+    if n and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(
+            f"labels must be class ids in 0..{classes - 1}; got values from {labels.min()} to "
+            f"{labels.max()}"
+        )
+    return labels
+
+
+class CrossEntropy(Function):
+    """Mean over the batch of -log softmax(logits)[label]; labels are int class ids."""
+
+    name = "cross_entropy"
+
+    def __init__(self, labels: np.ndarray):
+        self.labels = labels
+
+    def forward(self, logits):
+        if logits.ndim != 2:
+            raise ValueError(f"cross_entropy expects logits of shape (N, classes); got "
+                             f"{logits.shape}")
+        n, classes = logits.shape
+        check_labels(self.labels, n, classes)
+        log_p = _log_softmax(logits, 1)
+        self.save_for_backward(log_p)
+        return np.asarray(-log_p[np.arange(n), self.labels].mean(), dtype=logits.dtype)
+
+    def backward(self, grad):
+        (log_p,) = self.saved
+        n = log_p.shape[0]
+        d = np.exp(log_p)
+        d[np.arange(n), self.labels] -= 1
+        return (d * (grad / n),)

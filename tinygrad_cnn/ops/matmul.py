@@ -1,0 +1,48 @@
+"""Matrix product with np.matmul semantics: 1-D, 2-D and batched (broadcast) operands."""
+
+import numpy as np
+
+from ..function import Function
+from .elementwise import unbroadcast
+
+
+class MatMul(Function):
+    name = "matmul"
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs operands with at least 1 dimension; got shapes "
+                             f"{a.shape} and {b.shape}")
+        k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            raise ValueError(
+                f"matmul shape mismatch: {a.shape} @ {b.shape}; the last dimension of the left "
+                f"operand ({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} "
+                f"dimension of the right operand ({k_b})"
+            )
+        try:
+            out = a @ b
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not "
+                             f"broadcast") from None
+        self.save_for_backward(a, b)
+        return out
+
+    def backward(self, grad):
+        a, b = self.saved
+        # Promote 1-D operands to matrices the way np.matmul does, then undo it.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = g @ np.swapaxes(b2, -1, -2)
+            da = unbroadcast(da, a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            db = np.swapaxes(a2, -1, -2) @ g
+            db = unbroadcast(db, b2.shape).reshape(b.shape)
+        return da, db

@@ -1,0 +1,159 @@
+"""Ops that move or select elements: reshape, transpose, pad, indexing."""
+
+import numbers
+
+import numpy as np
+
+from ..function import Function
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def flattened_shape(shape: tuple, start_axis: int) -> tuple:
+    if not _is_int(start_axis) or not 0 <= start_axis <= len(shape):
+        raise ValueError(
+            f"flatten(start_axis={start_axis!r}) needs an int in 0..{len(shape)} for a tensor "
+            f"of shape {shape}"
+        )
+    return shape[:start_axis] + (int(np.prod(shape[start_axis:], dtype=np.int64)),)
+
+
+class Reshape(Function):
+    name = "reshape"
+
+    def __init__(self, shape, in_shape: tuple):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if not all(_is_int(n) and n >= -1 for n in shape) or list(shape).count(-1) > 1:
+            raise ValueError(
+                f"reshape: shape must be ints >= 0 with at most one -1; got {tuple(shape)}"
+            )
+        size = int(np.prod(in_shape, dtype=np.int64))
+        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        if -1 in shape:
+            if known == 0 or size % known:
+                raise ValueError(f"reshape: cannot reshape {in_shape} ({size} elements) to "
+                                 f"{tuple(shape)}")
+            shape = tuple(size // known if n == -1 else n for n in shape)
+        elif known != size:
+            raise ValueError(
+                f"reshape: cannot reshape {in_shape} ({size} elements) to {tuple(shape)} "
+                f"({known} elements); the element counts must match"
+            )
+        self.shape = tuple(int(n) for n in shape)
+
+    def describe(self):
+        return f"reshape {self.shape}"
+
+    def forward(self, a):
+        self.save_for_backward(a.shape)
+        return a.reshape(self.shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.saved[0]),)
+
+
+class Transpose(Function):
+    name = "transpose"
+
+    def __init__(self, axes, ndim: int):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(ndim)))
+        if not all(_is_int(a) for a in axes) or sorted(a % max(ndim, 1) for a in axes) != list(
+            range(ndim)
+        ):
+            raise ValueError(
+                f"transpose: axes must be a permutation of 0..{ndim - 1}; got {tuple(axes)}"
+            )
+        self.axes = tuple(int(a) % ndim for a in axes)
+
+    def describe(self):
+        return f"transpose {self.axes}"
+
+    def forward(self, a):
+        return a.transpose(self.axes)
+
+    def backward(self, grad):
+        return (grad.transpose(np.argsort(self.axes)),)
+
+
+class Pad(Function):
+    name = "pad"
+
+    def __init__(self, pad_width, ndim: int):
+        try:
+            pw = np.asarray(pad_width, dtype=object)
+            pw = np.broadcast_to(pw, (ndim, 2)) if pw.size else None
+        except ValueError:
+            pw = None
+        if pw is None or not all(_is_int(v) and v >= 0 for v in pw.ravel()):
+            raise ValueError(
+                f"pad: pad_width must be non-negative ints in numpy's form ((before, after), ...) "
+                f"with {ndim} pairs; got {pad_width!r}"
+            )
+        self.pad_width = tuple((int(b), int(a)) for b, a in pw)
+
+    def describe(self):
+        return f"pad {self.pad_width}"
+
+    def forward(self, a):
+        self.save_for_backward(a.shape)
+        return np.pad(a, self.pad_width)
+
+    def backward(self, grad):
+        (shape,) = self.saved
+        index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, shape))
+        return (grad[index],)
+
+
+class GetItem(Function):
+    """``x[index]`` with ints, slices, None, Ellipsis and integer arrays."""
+
+    name = "getitem"
+
+    def __init__(self, index, shape: tuple):
+        from ..tensor import Tensor
+
+        items = index if isinstance(index, tuple) else (index,)
+        cleaned = []
+        self.advanced = False
+        for item in items:
+            if isinstance(item, Tensor):
+                item = item.data
+            if isinstance(item, list):
+                item = np.asarray(item)
+            if isinstance(item, np.ndarray):
+                if item.dtype.kind not in "iub":
+                    raise TypeError(
+                        f"index arrays must hold integers or bools; got dtype {item.dtype}"
+                    )
+                self.advanced = True
+            elif not (item is None or item is Ellipsis or isinstance(item, slice)
+                      or _is_int(item)):
+                raise TypeError(
+                    f"index must be ints, slices, None, Ellipsis or integer arrays; got "
+                    f"{type(item).__name__} {item!r:.40}"
+                )
+            cleaned.append(item)
+        self.index = tuple(cleaned)
+        try:
+            np.empty(shape, dtype=np.bool_)[self.index]
+        except IndexError as exc:
+            raise ValueError(f"index {index!r:.60} is invalid for shape {shape}: {exc}") from None
+
+    def forward(self, a):
+        self.save_for_backward(a.shape, a.dtype)
+        return np.asarray(a[self.index])
+
+    def backward(self, grad):
+        shape, dtype = self.saved
+        out = np.zeros(shape, dtype=grad.dtype)
+        if self.advanced:
+            np.add.at(out, self.index, grad)  # repeated indices accumulate
+        else:
+            out[self.index] = grad
+        return (out,)

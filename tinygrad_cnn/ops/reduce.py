@@ -1,0 +1,91 @@
+"""Reductions over an axis, a tuple of axes, or everything (axis=None)."""
+
+import numbers
+
+import numpy as np
+
+from ..function import Function
+
+
+def normalize_axis(axis, ndim: int, arg: str = "axis") -> tuple:
+    """``axis`` (None, int or tuple of ints) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    result = []
+    for a in items:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{arg} must be None, an int or a tuple of ints; got {axis!r}")
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(
+                f"{arg}={axis!r} is out of range for a tensor with {ndim} dimensions "
+                f"(accepted: {-ndim}..{ndim - 1})"
+            )
+        result.append(int(a) % max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ValueError(f"{arg}={axis!r} repeats an axis")
+    return tuple(sorted(result))
+
+
+def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    name = "sum"
+
+    def __init__(self, axis, keepdims: bool, ndim: int):
+        self.axes = normalize_axis(axis, ndim)
+        self.keepdims = bool(keepdims)
+
+    def describe(self):
+        return f"sum axis={self.axes}" if self.axes else "sum"
+
+    def forward(self, a):
+        self.save_for_backward(a.shape)
+        return np.asarray(a.sum(axis=self.axes, keepdims=self.keepdims))
+
+    def backward(self, grad):
+        (shape,) = self.saved
+        grad = grad.reshape(_keepdims_shape(shape, self.axes))
+        return (np.broadcast_to(grad, shape),)
+
+
+class Mean(Sum):
+    name = "mean"
+
+    def describe(self):
+        return f"mean axis={self.axes}" if self.axes else "mean"
+
+    def forward(self, a):
+        self.save_for_backward(a.shape)
+        return np.asarray(a.mean(axis=self.axes, keepdims=self.keepdims))
+
+    def backward(self, grad):
+        (shape,) = self.saved
+        count = int(np.prod([shape[i] for i in self.axes]))
+        (g,) = super().backward(grad)
+        return (g / grad.dtype.type(count),)
+
+
+class Max(Sum):
+    """Max over axes; ties share the gradient equally (like torch.amax)."""
+
+    name = "max"
+
+    def describe(self):
+        return f"max axis={self.axes}" if self.axes else "max"
+
+    def forward(self, a):
+        if a.size == 0:
+            raise ValueError(f"max() of an empty tensor (shape {a.shape}) is undefined")
+        out = a.max(axis=self.axes, keepdims=True)
+        self.save_for_backward(a, out)
+        return out if self.keepdims else np.asarray(out.reshape(
+            tuple(n for i, n in enumerate(a.shape) if i not in self.axes)))
+
+    def backward(self, grad):
+        a, out = self.saved
+        hit = a == out
+        grad = grad.reshape(out.shape)
+        return (hit * (grad / hit.sum(axis=self.axes, keepdims=True)),)

@@ -1,0 +1,334 @@
+"""Tensor: an ndarray plus the graph node that produced it, and reverse-mode autograd."""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+
+import numpy as np
+
+from . import function
+from .ops import elementwise as ew
+from .ops import loss as loss_ops
+from .ops import matmul as mm
+from .ops import movement as mv
+from .ops import reduce as rd
+
+_creation_counter = itertools.count()
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    """Turn user data into an ndarray: float arrays keep their dtype, lists/scalars → float32."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, np.ndarray):
+        array = data
+    elif isinstance(data, (bool, np.bool_)) or not isinstance(
+        data, (numbers.Number, list, tuple, np.generic)
+    ):
+        raise TypeError(
+            f"Tensor data must be a number, a (nested) list/tuple of numbers or a numpy "
+            f"array; got {type(data).__name__} {data!r:.60}"
+        )
+    else:
+        try:
+            array = np.asarray(data, dtype=np.float32 if dtype is None else dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"Tensor data must be numbers; could not convert {data!r:.60} ({exc})"
+            ) from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"Tensor data must have a float, integer or bool dtype; got dtype {array.dtype} "
+            f"(strings, objects and complex numbers are not supported)"
+        )
+    if dtype is not None and array.dtype != dtype:
+        array = array.astype(dtype)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Args:
+        data: ndarray (float dtypes are kept), number or nested list (become float32).
+        requires_grad: track operations on this tensor so ``backward`` can fill ``grad``.
+        dtype: optional dtype to convert ``data`` to.
+        name: optional label, shown in rendered graphs (layers name their weights).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_id", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        self.data = _to_array(data, None if dtype is None else np.dtype(dtype))
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be True or False; got {requires_grad!r}")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise ValueError(
+                f"requires_grad=True needs floating-point data; got dtype {self.data.dtype}. "
+                f"Convert first, e.g. Tensor(x.astype(np.float32), requires_grad=True)"
+            )
+        self.requires_grad = bool(requires_grad)
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self._ctx: function.Function | None = None  # the op that produced this tensor
+        self._id = next(_creation_counter)  # parents are always older: a topological key
+
+    @classmethod
+    def _from_op(cls, array: np.ndarray) -> Tensor:
+        """Fast constructor for op outputs (already validated arrays)."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t.requires_grad, t.name, t._ctx = array, None, False, None, None
+        t._id = next(_creation_counter)
+        return t
+
+    # ----------------------------------------------------------------- array facts
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element; shape is {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._from_op(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        op = f", op={self._ctx.name}" if self._ctx is not None else ""
+        body = np.array2string(self.data, precision=4, threshold=20, prefix="Tensor(")
+        return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
+
+    # -------------------------------------------------------------------- autograd
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
+
+        The walk is iterative and ordered by creation (children before parents), so it
+        is deterministic and has no recursion limit. Unless ``retain_graph=True`` the
+        graph is released afterwards; with it, intermediate tensors keep their ``grad``
+        too, for inspection (``viz.draw_graph(..., show_grads=True)``).
+        """
+        if not self.requires_grad:
+            raise ValueError(
+                "backward() called on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() without a gradient needs a scalar root; this tensor has shape "
+                    f"{self.shape}. Pass backward(grad) with an array of shape {self.shape}"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            grad = np.asarray(grad)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
+                    f"{self.shape}; they must be equal"
+                )
+            grad = grad.astype(self.dtype, copy=False)
+
+        order = self._graph_nodes()
+        pending = {id(self): grad}
+        for node in order:
+            g = pending.pop(id(node), None)
+            if g is None:
+                continue
+            ctx = node._ctx
+            if ctx is None or retain_graph:
+                node._accumulate_grad(g)
+            if ctx is None:
+                continue
+            if ctx.saved is None:
+                raise RuntimeError(
+                    f"the graph through '{ctx.name}' was already released by an earlier "
+                    f"backward(); call backward(retain_graph=True) to backprop twice"
+                )
+            parent_grads = ctx.backward(g)
+            for parent, pg in zip(ctx.parents, parent_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                pending[key] = pg if key not in pending else pending[key] + pg
+            if not retain_graph:
+                ctx.release()
+
+    def _accumulate_grad(self, g: np.ndarray) -> None:
+        if g.dtype != self.dtype:
+            g = g.astype(self.dtype)
+        elif not g.flags.owndata:
+            g = g.copy()  # never alias an array another node may also hold
+        if self.grad is None:
+            self.grad = g
+        else:
+            self.grad = self.grad + g
+
+    def _graph_nodes(self) -> list[Tensor]:
+        """Every tensor requiring grad that leads to self, children before parents."""
+        seen = {id(self)}
+        stack, nodes = [self], []
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            if node._ctx is not None:
+                for parent in node._ctx.parents:
+                    if parent.requires_grad and id(parent) not in seen:
+                        seen.add(id(parent))
+                        stack.append(parent)
+        nodes.sort(key=lambda t: t._id, reverse=True)
+        return nodes
+
+    # ------------------------------------------------------------------- operators
+    def _operand(self, other) -> Tensor:
+        """Non-Tensor operands take this tensor's dtype: a Python scalar never upcasts."""
+        if isinstance(other, Tensor):
+            return other
+        return Tensor(_to_array(other, self.dtype if self.dtype.kind == "f" else None))
+
+    def __add__(self, other):
+        return ew.Add().apply(self, self._operand(other))
+
+    def __radd__(self, other):
+        return ew.Add().apply(self._operand(other), self)
+
+    def __sub__(self, other):
+        return ew.Sub().apply(self, self._operand(other))
+
+    def __rsub__(self, other):
+        return ew.Sub().apply(self._operand(other), self)
+
+    def __mul__(self, other):
+        return ew.Mul().apply(self, self._operand(other))
+
+    def __rmul__(self, other):
+        return ew.Mul().apply(self._operand(other), self)
+
+    def __truediv__(self, other):
+        return ew.Div().apply(self, self._operand(other))
+
+    def __rtruediv__(self, other):
+        return ew.Div().apply(self._operand(other), self)
+
+    def __pow__(self, other):
+        return ew.Pow().apply(self, self._operand(other))
+
+    def __rpow__(self, other):
+        return ew.Pow().apply(self._operand(other), self)
+
+    def __matmul__(self, other):
+        return mm.MatMul().apply(self, self._operand(other))
+
+    def __rmatmul__(self, other):
+        return mm.MatMul().apply(self._operand(other), self)
+
+    def __neg__(self):
+        return ew.Neg().apply(self)
+
+    def __pos__(self):
+        return self
+
+    # Comparisons are elementwise and never differentiable; `==` stays identity so
+    # tensors remain hashable (use eq()).
+    def _compare(self, other, ufunc) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._from_op(ufunc(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def eq(self, other) -> Tensor:
+        return self._compare(other, np.equal)
+
+    __hash__ = object.__hash__
+
+    # --------------------------------------------------------------------- methods
+    def exp(self):
+        return ew.Exp().apply(self)
+
+    def log(self):
+        return ew.Log().apply(self)
+
+    def sqrt(self):
+        return ew.Sqrt().apply(self)
+
+    def abs(self):
+        return ew.Abs().apply(self)
+
+    def relu(self):
+        return ew.ReLU().apply(self)
+
+    def sigmoid(self):
+        return ew.Sigmoid().apply(self)
+
+    def tanh(self):
+        return ew.Tanh().apply(self)
+
+    def sum(self, axis=None, keepdims: bool = False):
+        return rd.Sum(axis, keepdims, self.ndim).apply(self)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return rd.Mean(axis, keepdims, self.ndim).apply(self)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return rd.Max(axis, keepdims, self.ndim).apply(self)
+
+    def reshape(self, *shape):
+        return mv.Reshape(shape, self.shape).apply(self)
+
+    def transpose(self, *axes):
+        return mv.Transpose(axes, self.ndim).apply(self)
+
+    def flatten(self, start_axis: int = 1):
+        return mv.Reshape(mv.flattened_shape(self.shape, start_axis), self.shape).apply(self)
+
+    def pad(self, pad_width):
+        return mv.Pad(pad_width, self.ndim).apply(self)
+
+    def __getitem__(self, index):
+        return mv.GetItem(index, self.shape).apply(self)
+
+    def softmax(self, axis: int = -1):
+        return loss_ops.Softmax(axis, self.ndim).apply(self)
+
+    def log_softmax(self, axis: int = -1):
+        return loss_ops.LogSoftmax(axis, self.ndim).apply(self)
