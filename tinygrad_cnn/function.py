@@ -13,7 +13,7 @@ import contextlib
 import numpy as np
 
 _grad_enabled = True
-_layer_scope: list[str] = []  # names of the layers being called, innermost last (for viz)
+_layer_scope: list = []  # the layers being called, innermost last (for viz clusters)
 
 
 @contextlib.contextmanager
@@ -32,9 +32,9 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def layer_scope(name: str):
-    """Ops created inside belong to layer ``name``; the graph renderer clusters them."""
-    _layer_scope.append(name)
+def layer_scope(layer):
+    """Ops created inside belong to ``layer`` (an object with ``.name``); viz clusters them."""
+    _layer_scope.append(layer)
     try:
         yield
     finally:
@@ -53,7 +53,7 @@ class Function:
 
     parents: tuple = ()
     saved: tuple = ()
-    layer: str | None = None
+    layer = None  # the layer whose call created this node, if any
     needs_input_grad: tuple = ()
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
