@@ -1,1 +1,114 @@
-"""PLACEHOLDER."""
+"""Optimizers with PyTorch's update rules (``torch.optim.SGD`` / ``torch.optim.Adam``)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def _check_number(value, arg: str, low: float, high: float = math.inf,
+                  low_inclusive: bool = True) -> float:
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(value) and (value >= low if low_inclusive else value > low)
+          and value < high)
+    if not ok:
+        bound = f"{'>=' if low_inclusive else '>'} {low:g}" + (
+            f" and < {high:g}" if math.isfinite(high) else "")
+        raise ValueError(f"{arg} must be a finite number {bound}; got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    def __init__(self, params, lr: float):
+        if isinstance(params, Tensor):
+            raise TypeError("params must be a list of Tensors (e.g. model.parameters()), not "
+                            "a single Tensor; wrap it in a list")
+        params = list(params)
+        if not params:
+            raise ValueError("params is empty: the optimizer got no parameters. Build the model "
+                             "first (input_shape= or one call) before model.parameters()")
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"params[{i}] must be a Tensor; got {type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError(f"params[{i}] ({p.name or 'unnamed'}) has requires_grad=False; "
+                                 f"an optimizer only updates trainable tensors")
+        self.params = params
+        self.lr = _check_number(lr, "lr", 0, low_inclusive=False)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        for i, p in enumerate(self.params):
+            if p.grad is not None:  # parameters that took no part are left alone
+                self.update(i, p)
+
+    def update(self, i: int, p: Tensor) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p -= lr·g, with optional momentum (dampening 0), Nesterov and L2 weight decay."""
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = _check_number(momentum, "momentum", 0)
+        self.weight_decay = _check_number(weight_decay, "weight_decay", 0)
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"nesterov must be True or False; got {nesterov!r}")
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        self.nesterov = nesterov
+        self.velocity: list[np.ndarray | None] = [None] * len(self.params)
+
+    def update(self, i, p):
+        g = p.grad
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        if self.momentum:
+            buf = self.velocity[i]
+            buf = g.copy() if buf is None else self.momentum * buf + g
+            self.velocity[i] = buf
+            g = g + self.momentum * buf if self.nesterov else buf
+        p.data -= (self.lr * g).astype(p.dtype, copy=False)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction; Keras' default eps=1e-7."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-7,
+                 weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1); got {betas!r}")
+        self.betas = (_check_number(betas[0], "betas[0]", 0, 1),
+                      _check_number(betas[1], "betas[1]", 0, 1))
+        self.eps = _check_number(eps, "eps", 0)
+        self.weight_decay = _check_number(weight_decay, "weight_decay", 0)
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+        self.steps = [0] * len(self.params)
+
+    def update(self, i, p):
+        b1, b2 = self.betas
+        g = p.grad
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        self.steps[i] += 1
+        t = self.steps[i]
+        m, v = self.m[i], self.v[i]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        step_size = self.lr / (1 - b1**t)
+        denom = np.sqrt(v / (1 - b2**t))
+        denom += self.eps
+        p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
