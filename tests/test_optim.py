@@ -1,0 +1,112 @@
+"""Optimizers follow PyTorch's update rules; checked against updates computed by hand."""
+
+import numpy as np
+import pytest
+
+from tinygrad_cnn import Tensor, optim
+
+
+def param(values, grads):
+    p = Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+    p.grad = np.array(grads, dtype=np.float64)
+    return p
+
+
+def test_plain_sgd_step():
+    p = param([1.0, -2.0], [0.5, 1.0])
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(p.data, [0.95, -2.1])
+
+
+def test_sgd_momentum_and_weight_decay_over_two_steps():
+    p = param([1.0], [0.5])
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01)
+    opt.step()  # g = 0.5 + 0.01·1 = 0.51; buf = 0.51; p = 1 − 0.051
+    np.testing.assert_allclose(p.data, [0.949])
+    p.grad = np.array([0.5])
+    opt.step()  # g = 0.5 + 0.00949; buf = 0.9·0.51 + 0.50949 = 0.96849
+    np.testing.assert_allclose(p.data, [0.949 - 0.1 * 0.96849])
+
+
+def test_sgd_nesterov():
+    p = param([1.0], [1.0])
+    opt = optim.SGD([p], lr=0.1, momentum=0.5, nesterov=True)
+    opt.step()  # buf = 1; step g + 0.5·buf = 1.5
+    np.testing.assert_allclose(p.data, [0.85])
+    p.grad = np.array([1.0])
+    opt.step()  # buf = 0.5 + 1 = 1.5; step 1 + 0.75 = 1.75
+    np.testing.assert_allclose(p.data, [0.85 - 0.175])
+
+
+def test_adam_matches_the_bias_corrected_rule():
+    p = param([1.0, 2.0], [0.1, -0.2])
+    opt = optim.Adam([p], lr=0.01)
+    m = v = np.zeros(2)
+    x = p.data.copy()
+    for t, g in enumerate([[0.1, -0.2], [0.3, 0.1], [-0.2, 0.05]], start=1):
+        g = np.array(g)
+        p.grad = g
+        opt.step()
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        x = x - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-7)
+        np.testing.assert_allclose(p.data, x, rtol=1e-12)
+
+
+def test_step_skips_parameters_without_gradient_and_zero_grad_clears():
+    a, b = param([1.0], [1.0]), param([5.0], [1.0])
+    b.grad = None
+    opt = optim.Adam([a, b])
+    opt.step()
+    assert b.data[0] == 5.0 and a.data[0] != 1.0
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+def test_updates_keep_float32():
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = np.ones(3, np.float32)
+    optim.Adam([p]).step()
+    optim.SGD([p], lr=0.1, momentum=0.9).step()
+    assert p.dtype == np.float32
+
+
+@pytest.mark.parametrize("make, arg", [
+    (lambda p: optim.SGD([p], lr=0), "lr"),
+    (lambda p: optim.SGD([p], lr=float("nan")), "lr"),
+    (lambda p: optim.SGD([p], lr="0.1"), "lr"),
+    (lambda p: optim.SGD([p], lr=0.1, momentum=-1), "momentum"),
+    (lambda p: optim.SGD([p], lr=0.1, nesterov=True), "nesterov"),
+    (lambda p: optim.Adam([p], betas=(0.9, 1.0)), "betas"),
+    (lambda p: optim.Adam([p], betas=0.9), "betas"),
+    (lambda p: optim.Adam([p], eps=-1), "eps"),
+    (lambda p: optim.Adam([]), "params"),
+    (lambda p: optim.Adam(p), "params"),
+    (lambda p: optim.Adam([p, "w"]), "params"),
+    (lambda p: optim.Adam([Tensor([1.0])]), "requires_grad"),
+])
+def test_bad_optimizer_arguments(make, arg):
+    p = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises((TypeError, ValueError), match=arg):
+        make(p)
+
+
+def test_matches_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(5)]
+    for ours_cls, torch_cls, kwargs in [
+        (optim.Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-7)),
+        (optim.SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True,
+                                          weight_decay=0.01)),
+    ]:
+        ours = Tensor(w0.copy(), requires_grad=True)
+        theirs = torch.tensor(w0.copy(), requires_grad=True)
+        opt_ours, opt_theirs = ours_cls([ours], **kwargs), torch_cls([theirs], **kwargs)
+        for g in grads:
+            ours.grad = g.copy()
+            theirs.grad = torch.tensor(g.copy())
+            opt_ours.step()
+            opt_theirs.step()
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10)
