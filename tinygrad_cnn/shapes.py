@@ -139,3 +139,23 @@ def explain_output_size(size: int, kernel: int, stride: int, padding, dilation: 
     label = "'valid'" if padding == "valid" else f"pad {pads[0]}+{pads[1]}"
     return (f"out = floor(({padded} − {extent})/{stride}) + 1 = "
             f"{output_size(size, kernel, stride, pads, dilation)} ({label})")
+
+
+def tap_span(offset: int, pad_before: int, stride: int, out_len: int,
+             in_len: int) -> tuple[slice, slice]:
+    """Where one window tap lands in the *unpadded* input, along one axis.
+
+    Output ``o`` reads input index ``o·stride + offset − pad_before``. Returns
+    ``(input_slice, output_slice)`` for the outputs whose index falls inside
+    ``[0, in_len)`` (the rest read padding); both are empty when none do.
+
+    >>> tap_span(0, 1, 1, 4, 4)   # 3×3 'same' on 4: tap 0 misses the first output
+    (slice(0, 3, 1), slice(1, 4, None))
+    """
+    first = offset - pad_before
+    lo = max(0, -(first // stride))
+    hi = min(out_len, (in_len - 1 - first) // stride + 1)
+    if hi <= lo:
+        return slice(0, 0), slice(0, 0)
+    start = first + lo * stride
+    return slice(start, start + (hi - lo - 1) * stride + 1, stride), slice(lo, hi)

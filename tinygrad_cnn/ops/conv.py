@@ -1,9 +1,164 @@
-"""PLACEHOLDER: being written (Conv2D op)."""
+"""2-D convolution (Keras' cross-correlation) on channels_last input, by im2col + one GEMM.
+
+Forward: pad x, gather every window into a patch matrix ``cols`` (N·OH·OW, KH·KW·C_in)
+with one strided copy, multiply by the kernel reshaped to (KH·KW·C_in, C_out). With
+channels_last the product reshapes straight to (N, OH, OW, C_out), no transposes. The bias
+rides along inside the same GEMM as an extra column of ones in ``cols`` (and an extra row
+of the weight matrix), which also makes the bias gradient fall out of the dW GEMM.
+
+Backward:
+- dW (and db): ``cols.T @ grad``, one GEMM.
+- dx: for every tap (i, j) of the kernel, ``grad @ W[i, j].T`` (one batched GEMM) gives the
+  (N, OH, OW, C_in) gradient of the input pixels under that tap; adding these KH·KW
+  contiguous blocks into strided views of dx is col2im, with a Python loop over KH×KW
+  only. Each block is clipped to the part that lands inside the unpadded input
+  (``shapes.tap_span``), so no padded gradient buffer is built and then cropped.
+
+Single-channel input (C_in = 1, e.g. MNIST's first layer) uses a *tap-major* patch matrix
+(KH·KW, N·OH·OW) instead: each tap is then one contiguous copy, and its GEMMs run with the
+transposed operand, which BLAS reads directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
 from ..function import Function
+from ..shapes import (
+    resolve_pads,
+    standardize_padding,
+    standardize_pair,
+    tap_span,
+    window_output_hw,
+)
+from .window import check_float, pad_hw, tap, window_label, windows
 
 
 class Conv2D(Function):
+    """``conv2d(x, kernel[, bias])`` with x (N, H, W, C_in), kernel (KH, KW, C_in, C_out).
+
+    Args:
+        strides: a positive int or a pair.
+        padding: 'valid', 'same' (TensorFlow's rule), an int, a pair (ph, pw) or
+            ((top, bottom), (left, right)) of zeros.
+        dilation_rate: a positive int or a pair; combines with any stride.
+
+    The optional bias has shape (C_out,). Output: (N, OH, OW, C_out).
+    """
+
     name = "conv2d"
 
     def __init__(self, strides=1, padding="valid", dilation_rate=1):
-        raise NotImplementedError
+        self.strides = standardize_pair(strides, "strides")
+        self.padding = standardize_padding(padding)
+        self.dilation = standardize_pair(dilation_rate, "dilation_rate")
+        self.kernel_hw = None  # known once forward has seen the kernel
+
+    def describe(self):
+        return window_label(self.name, self.kernel_hw, self.strides, self.padding,
+                            self.dilation)
+
+    # ------------------------------------------------------------------ checks
+    def _check(self, x, kernel, bias):
+        if x.ndim != 4:
+            hint = (" (add the batch axis with x[None] or the channel axis with x[..., None])"
+                    if x.ndim == 3 else "")
+            raise ValueError(f"conv2d: x must have shape (N, H, W, C_in), rank 4, channels_last; "
+                             f"got shape {x.shape} (rank {x.ndim}){hint}")
+        if kernel.ndim != 4:
+            raise ValueError(f"conv2d: kernel must have shape (KH, KW, C_in, C_out), rank 4; "
+                             f"got shape {kernel.shape} (rank {kernel.ndim})")
+        check_float(x, "x", "conv2d")
+        check_float(kernel, "kernel", "conv2d")
+        if kernel.dtype != x.dtype:
+            raise ValueError(f"conv2d: dtype mismatch: x is {x.dtype} but kernel is "
+                             f"{kernel.dtype}; convert one so both match, e.g. "
+                             f"kernel.astype(np.{x.dtype})")
+        kh, kw, c_in, c_out = kernel.shape
+        if kh < 1 or kw < 1:
+            raise ValueError(f"conv2d: kernel height and width must be >= 1; got kernel shape "
+                             f"{kernel.shape}")
+        if c_in != x.shape[3]:
+            raise ValueError(
+                f"conv2d: channel mismatch: x has {x.shape[3]} channels (shape {x.shape}, "
+                f"channels_last) but kernel expects C_in={c_in} (kernel shape {kernel.shape} is "
+                f"(KH, KW, C_in, C_out))"
+            )
+        if bias is not None:
+            check_float(bias, "bias", "conv2d")
+            if bias.dtype != x.dtype:
+                raise ValueError(f"conv2d: dtype mismatch: x is {x.dtype} but bias is "
+                                 f"{bias.dtype}; convert one so both match")
+            if bias.shape != (c_out,):
+                raise ValueError(f"conv2d: bias must have shape ({c_out},), one value per output "
+                                 f"channel of kernel {kernel.shape}; got shape {bias.shape}")
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, x, kernel, bias=None):
+        self._check(x, kernel, bias)
+        n, h, w, c = x.shape
+        kh, kw, _, f = kernel.shape
+        self.kernel_hw = (kh, kw)
+        pads = resolve_pads(self.padding, (h, w), (kh, kw), self.strides, self.dilation)
+        oh, ow = window_output_hw((h, w), (kh, kw), self.strides, pads, self.dilation)
+        m, k = n * oh * ow, kh * kw * c
+        xp = pad_hw(x, pads)                                        # (N, Hp, Wp, C)
+        extra = bias is not None                                    # ones column for the bias
+        if c == 1:
+            # tap-major patches: one contiguous copy per tap
+            cols_t = np.empty((k + extra, n, oh, ow), x.dtype)      # (KH·KW[+1], N, OH, OW)
+            for i in range(kh):
+                for j in range(kw):
+                    cols_t[i * kw + j] = tap(xp, i * self.dilation[0], j * self.dilation[1],
+                                             (oh, ow), self.strides)[..., 0]
+            cols = cols_t.reshape(k + extra, m).T                   # (M, K[+1]), F-ordered
+        else:
+            cols = np.empty((m, k + extra), x.dtype)                # (M, K[+1])
+            patches = cols[:, :k].reshape(n, oh, ow, kh, kw, c)     # view into cols
+            np.copyto(patches, windows(xp, (kh, kw), (oh, ow), self.strides, self.dilation))
+        weights = kernel.reshape(k, f)                              # (K, F)
+        if extra:
+            cols[:, k] = 1
+            weights = np.concatenate([weights, bias[None, :]])      # (K+1, F)
+        out = cols @ weights                                        # (M, F): the one GEMM
+        self.save_for_backward(cols, kernel, (n, h, w, c), pads, (oh, ow))
+        return out.reshape(n, oh, ow, f)
+
+    # ---------------------------------------------------------------- backward
+    def backward(self, grad):
+        cols, kernel, x_shape, pads, out_hw = self.saved
+        n, h, w, c = x_shape
+        kh, kw, _, f = kernel.shape
+        k = kh * kw * c
+        needs_x, needs_kernel = self.needs_input_grad[:2]
+        needs_bias = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        g = grad.reshape(-1, f)                                     # (M, F)
+        dx = dkernel = dbias = None
+        if needs_kernel or needs_bias:
+            dw = cols.T @ g                                         # (K[+1], F)
+            dkernel = dw[:k].reshape(kernel.shape) if needs_kernel else None
+            dbias = dw[k] if needs_bias else None
+        if needs_x:
+            dx = self._input_grad(g, kernel, x_shape, pads, out_hw)
+        return (dx, dkernel, dbias)[:len(self.needs_input_grad)]
+
+    def _input_grad(self, g, kernel, x_shape, pads, out_hw):
+        """col2im: per-tap GEMMs, each block added into a strided view of dx."""
+        n, h, w, c = x_shape
+        kh, kw, _, f = kernel.shape
+        oh, ow = out_hw
+        if c == 1:
+            per_tap = kernel.reshape(kh * kw, f) @ g.T              # (KH·KW, M)
+        else:
+            # (KH·KW, F, C) @ ... batched: row t is grad @ W[t].T
+            per_tap = np.matmul(g, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
+        per_tap = per_tap.reshape(kh * kw, n, oh, ow, c)            # (KH·KW, N, OH, OW, C)
+        (top, _), (left, _) = pads
+        dx = np.zeros(x_shape, g.dtype)                             # (N, H, W, C)
+        for i in range(kh):
+            rows_in, rows_out = tap_span(i * self.dilation[0], top, self.strides[0], oh, h)
+            for j in range(kw):
+                cols_in, cols_out = tap_span(j * self.dilation[1], left, self.strides[1], ow, w)
+                # taps reading padding contribute nothing: only the in-bounds part is added
+                dx[:, rows_in, cols_in] += per_tap[i * kw + j][:, rows_out, cols_out]
+        return dx
