@@ -1,16 +1,149 @@
-"""PLACEHOLDER: being written (pooling ops)."""
+"""Max and average pooling on channels_last (N, H, W, C) input, through strided views.
+
+Every window element at offset (i, j) of all windows at once is one strided view (a *tap*,
+see ``window.tap``); forward and backward loop over the KH×KW taps only.
+
+- Max pool pads with −inf. Backward sends each window's gradient to one element, the
+  first maximum in row-major window order (ties are common after a ReLU); overlapping
+  windows add up.
+- Average pool pads with zeros and divides each window's sum by its number of *real*
+  (unpadded) elements, TensorFlow's rule for 'same'.
+
+When the windows tile the input exactly (stride == pool size, no padding, no leftover rows
+or columns) backward writes each tap's share once instead of accumulating into zeros.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
 from ..function import Function
+from ..shapes import resolve_pads, standardize_padding, standardize_pair, window_output_hw
+from .window import check_float, crop_hw, pad_hw, tap, window_label
 
 
-def check_nhwc(shape, op):
+def check_nhwc(shape, op_name: str) -> None:
+    """Pooling needs (N, H, W, C) input; a clear ValueError otherwise."""
     if len(shape) != 4:
-        raise ValueError(f"{op} expects (N, H, W, C) input; got shape {shape}")
+        hint = (" (add the batch axis with x[None] or the channel axis with x[..., None])"
+                if len(shape) == 3 else "")
+        raise ValueError(f"{op_name}: x must have shape (N, H, W, C), rank 4, channels_last; "
+                         f"got shape {tuple(shape)} (rank {len(shape)}){hint}")
 
 
-class MaxPool2D(Function):
+class _Pool2D(Function):
+    """Shared hyper-parameters and geometry of the pooling ops."""
+
     def __init__(self, pool_size=2, strides=None, padding="valid"):
-        raise NotImplementedError
+        self.pool_size = standardize_pair(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else standardize_pair(strides, "strides")
+        self.padding = standardize_padding(padding, allow_explicit=False)
+
+    def describe(self):
+        return window_label(self.name, self.pool_size, self.strides, self.padding)
+
+    def _geometry(self, x):
+        check_nhwc(x.shape, self.name)
+        check_float(x, "x", self.name)
+        hw = x.shape[1:3]
+        pads = resolve_pads(self.padding, hw, self.pool_size, self.strides)
+        out_hw = window_output_hw(hw, self.pool_size, self.strides, pads, what="pool window")
+        return pads, out_hw
+
+    def _taps(self):
+        """Window offsets in row-major order."""
+        kh, kw = self.pool_size
+        return [(i, j) for i in range(kh) for j in range(kw)]
+
+    def _tiles_exactly(self, padded_hw, out_hw) -> bool:
+        """Windows neither overlap nor leave gaps: every input element is in one window."""
+        return all(s == k and o * s == n for s, k, o, n in
+                   zip(self.strides, self.pool_size, out_hw, padded_hw, strict=True))
+
+    def _disjoint(self) -> bool:
+        return all(s >= k for s, k in zip(self.strides, self.pool_size, strict=True))
 
 
-class AvgPool2D(MaxPool2D):
-    pass
+class MaxPool2D(_Pool2D):
+    """Max over each window; 'same' pads with −inf."""
+
+    name = "max_pool2d"
+
+    def forward(self, x):
+        pads, out_hw = self._geometry(x)
+        xp = pad_hw(x, pads, -np.inf)                               # (N, Hp, Wp, C)
+        taps = self._taps()
+        out = tap(xp, *taps[0], out_hw, self.strides).copy()       # (N, OH, OW, C)
+        for i, j in taps[1:]:
+            np.maximum(out, tap(xp, i, j, out_hw, self.strides), out=out)
+        self.save_for_backward(xp, out, pads, x.shape)
+        return out
+
+    def backward(self, grad):
+        xp, out, pads, x_shape = self.saved
+        taps = self._taps()
+        exact = self._tiles_exactly(xp.shape[1:3], out.shape[1:3])
+        dxp = (np.empty if exact else np.zeros)(xp.shape, grad.dtype)
+        seen = None  # windows whose first maximum is already found (N, OH, OW, C) bool
+        for t, (i, j) in enumerate(taps):
+            hit = tap(xp, i, j, out.shape[1:3], self.strides) == out   # (N, OH, OW, C)
+            if seen is None:
+                seen = hit.copy() if len(taps) > 1 else None
+            else:
+                np.greater(hit, seen, out=hit)  # hit and not seen: only the first maximum
+                if t < len(taps) - 1:
+                    seen |= hit
+            target = tap(dxp, i, j, out.shape[1:3], self.strides)
+            if self._disjoint():
+                np.multiply(grad, hit, out=target)
+            else:
+                target += grad * hit
+        return (crop_hw(dxp, pads, x_shape[1:3]),)
+
+
+class AvgPool2D(_Pool2D):
+    """Mean over each window's real elements (TensorFlow's rule for 'same')."""
+
+    name = "avg_pool2d"
+
+    def _counts(self, hw, pads, out_hw, dtype):
+        """How many real elements each window holds: a scalar, or (1, OH, OW, 1) with padding."""
+        kh, kw = self.pool_size
+        if pads == ((0, 0), (0, 0)):
+            return kh * kw
+        per_axis = []
+        for n, k, s, (before, _), o in zip(hw, self.pool_size, self.strides, pads, out_hw,
+                                               strict=True):
+            start = np.arange(o) * s - before                       # window start, unpadded
+            per_axis.append(np.minimum(start + k, n) - np.maximum(start, 0))
+        return np.multiply.outer(*per_axis).astype(dtype)[None, :, :, None]
+
+    def forward(self, x):
+        pads, out_hw = self._geometry(x)
+        xp = pad_hw(x, pads, 0)                                     # (N, Hp, Wp, C)
+        taps = self._taps()
+        out = tap(xp, *taps[0], out_hw, self.strides).copy()       # (N, OH, OW, C)
+        for i, j in taps[1:]:
+            out += tap(xp, i, j, out_hw, self.strides)
+        counts = self._counts(x.shape[1:3], pads, out_hw, x.dtype)
+        out /= counts
+        self.save_for_backward(counts, pads, x.shape, xp.shape)
+        return out
+
+    def backward(self, grad):
+        counts, pads, x_shape, xp_shape = self.saved
+        share = grad / counts                                       # (N, OH, OW, C)
+        n, oh, ow, c = share.shape
+        kh, kw = self.pool_size
+        if self._tiles_exactly(xp_shape[1:3], (oh, ow)):
+            # every element gets its window's share once: one broadcast copy
+            spread = np.broadcast_to(share[:, :, None, :, None, :], (n, oh, kh, ow, kw, c))
+            return (crop_hw(spread.reshape(xp_shape), pads, x_shape[1:3]),)
+        dxp = np.zeros(xp_shape, grad.dtype)
+        for i, j in self._taps():
+            target = tap(dxp, i, j, (oh, ow), self.strides)
+            if self._disjoint():
+                target[...] = share
+            else:
+                target += share
+        return (crop_hw(dxp, pads, x_shape[1:3]),)
