@@ -14,6 +14,7 @@ import numpy as np
 
 _grad_enabled = True
 _layer_scope: list = []  # the layers being called, innermost last (for viz clusters)
+_Tensor = None  # tensor.Tensor, bound on the first apply()
 
 
 @contextlib.contextmanager
@@ -74,13 +75,16 @@ class Function:
         return self.name
 
     def apply(self, *inputs):
-        from .tensor import Tensor
+        global _Tensor
+        if _Tensor is None:  # imported on first use: tensor.py imports this module
+            from .tensor import Tensor as _Tensor
 
-        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-        out = Tensor._from_op(self.forward(*[t.data for t in tensors]))
-        if _grad_enabled and any(t.requires_grad for t in tensors):
+        tensors = [x if isinstance(x, _Tensor) else _Tensor(x) for x in inputs]
+        out = _Tensor._from_op(self.forward(*[t.data for t in tensors]))
+        needs = tuple(t.requires_grad for t in tensors) if _grad_enabled else ()
+        if True in needs:
             self.parents = tuple(tensors)
-            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            self.needs_input_grad = needs
             if _layer_scope:
                 self.layer = _layer_scope[-1]
             out.requires_grad = True

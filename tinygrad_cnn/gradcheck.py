@@ -75,16 +75,18 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             with no_grad():
                 return float((fn(*inputs).data * direction).sum())
 
-        for i, grad in zip(checked, analytic):
+        for i, grad in zip(checked, analytic, strict=True):
             data = inputs[i].data
             grad = np.zeros_like(data) if grad is None else grad
             for idx in np.ndindex(data.shape):
                 original = data[idx]
-                data[idx] = original + eps
-                plus = projected()
-                data[idx] = original - eps
-                minus = projected()
-                data[idx] = original
+                try:
+                    data[idx] = original + eps
+                    plus = projected()
+                    data[idx] = original - eps
+                    minus = projected()
+                finally:  # the caller's input comes back unchanged even if fn raises
+                    data[idx] = original
                 numeric = (plus - minus) / (2 * eps)
                 tol = atol + rtol * abs(numeric)
                 if not abs(grad[idx] - numeric) <= tol:
@@ -95,6 +97,6 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                         f"(atol={atol:g} + rtol={rtol:g}·|numeric|)"
                     )
     finally:
-        for t, g in zip(inputs, saved_grads):
+        for t, g in zip(inputs, saved_grads, strict=True):
             t.grad = g
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from .ops import movement as mv
 from .ops import reduce as rd
 
 _creation_counter = itertools.count()
+_creation_order = operator.attrgetter("_id")
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -32,15 +34,19 @@ def _to_array(data, dtype=None) -> np.ndarray:
         )
     else:
         try:
-            array = np.asarray(data, dtype=np.float32 if dtype is None else dtype)
-        except (TypeError, ValueError) as exc:
+            array = np.asarray(data)
+            # Text and complex stay as they are so the dtype check below rejects them
+            # (astype would parse "1.5" or drop an imaginary part).
+            if array.dtype.kind not in "USc":
+                array = array.astype(np.float32 if dtype is None else dtype)
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TypeError(
                 f"Tensor data must be numbers; could not convert {data!r:.60} ({exc})"
             ) from None
     if array.dtype.kind not in "fiub":
         raise TypeError(
             f"Tensor data must have a float, integer or bool dtype; got dtype {array.dtype} "
-            f"(strings, objects and complex numbers are not supported)"
+            f"in {data!r:.60} (strings, objects and complex numbers are not supported)"
         )
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
@@ -78,6 +84,8 @@ class Tensor:
     @classmethod
     def _from_op(cls, array: np.ndarray) -> Tensor:
         """Fast constructor for op outputs (already validated arrays)."""
+        if type(array) is not np.ndarray:  # numpy returns scalars for 0-d results
+            array = np.asarray(array)
         t = cls.__new__(cls)
         t.data, t.grad, t.requires_grad, t.name, t._ctx = array, None, False, None, None
         t._id = next(_creation_counter)
@@ -122,6 +130,12 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __iter__(self):
+        """Rows along the first axis (``self[0]``, ``self[1]``, …), like iterating an ndarray."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._ctx.name}" if self._ctx is not None else ""
@@ -157,17 +171,18 @@ class Tensor:
                     f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
                     f"{self.shape}; they must be equal"
                 )
-            grad = grad.astype(self.dtype, copy=False)
+            grad = np.array(grad, dtype=self.dtype)  # a copy: .grad never aliases the caller's
 
         order = self._graph_nodes()
-        pending = {id(self): grad}
+        pending = {self: grad}  # tensor -> gradient summed so far (tensors hash by identity)
+        stored: set[int] = set()  # ids of arrays that became some tensor's .grad in this call
         for node in order:
-            g = pending.pop(id(node), None)
+            g = pending.pop(node, None)
             if g is None:
                 continue
             ctx = node._ctx
             if ctx is None or retain_graph:
-                node._accumulate_grad(g)
+                node._accumulate_grad(g, stored)
             if ctx is None:
                 continue
             if ctx.saved is None:
@@ -176,37 +191,40 @@ class Tensor:
                     f"backward(); call backward(retain_graph=True) to backprop twice"
                 )
             parent_grads = ctx.backward(g)
-            for parent, pg in zip(ctx.parents, parent_grads):
+            for parent, pg in zip(ctx.parents, parent_grads, strict=True):
                 if pg is None or not parent.requires_grad:
                     continue
-                key = id(parent)
-                pending[key] = pg if key not in pending else pending[key] + pg
+                pending[parent] = pg if parent not in pending else pending[parent] + pg
             if not retain_graph:
                 ctx.release()
 
-    def _accumulate_grad(self, g: np.ndarray) -> None:
-        if g.dtype != self.dtype:
-            g = g.astype(self.dtype)
-        elif not g.flags.owndata:
-            g = g.copy()  # never alias an array another node may also hold
+    def _accumulate_grad(self, g: np.ndarray, stored: set) -> None:
+        if type(g) is not np.ndarray or g.dtype != self.dtype:
+            g = np.asarray(g, dtype=self.dtype)  # numpy scalars from 0-d ops, other dtypes
+        elif not g.flags.owndata or id(g) in stored:
+            # Never alias an array another node may also hold: a view of an upstream
+            # gradient, or the very array `Add.backward` handed to both of its inputs.
+            g = g.copy()
         if self.grad is None:
             self.grad = g
+            stored.add(id(g))
         else:
             self.grad = self.grad + g
 
     def _graph_nodes(self) -> list[Tensor]:
         """Every tensor requiring grad that leads to self, children before parents."""
-        seen = {id(self)}
+        seen = {self}
         stack, nodes = [self], []
         while stack:
             node = stack.pop()
             nodes.append(node)
-            if node._ctx is not None:
-                for parent in node._ctx.parents:
-                    if parent.requires_grad and id(parent) not in seen:
-                        seen.add(id(parent))
+            ctx = node._ctx
+            if ctx is not None:
+                for parent in ctx.parents:
+                    if parent.requires_grad and parent not in seen:
+                        seen.add(parent)
                         stack.append(parent)
-        nodes.sort(key=lambda t: t._id, reverse=True)
+        nodes.sort(key=_creation_order, reverse=True)
         return nodes
 
     # ------------------------------------------------------------------- operators

@@ -10,10 +10,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
-    )
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))  # leading axes broadcasting added
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)  # size-1 axes it stretched
+    return grad  # a fresh array (not a view), so the engine need not copy it
 
 
 class Add(Function):

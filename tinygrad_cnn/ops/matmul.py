@@ -34,15 +34,17 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
+        if b.ndim == 1:  # b first: for 1-D @ 1-D the 0-d grad becomes (1, 1)
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         da = db = None
         if self.needs_input_grad[0]:
-            da = g @ np.swapaxes(b2, -1, -2)
-            da = unbroadcast(da, a2.shape).reshape(a.shape)
+            da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
+            if a.ndim == 1:  # reshape only when needed: a view would cost the engine a copy
+                da = da.reshape(a.shape)
         if self.needs_input_grad[1]:
-            db = np.swapaxes(a2, -1, -2) @ g
-            db = unbroadcast(db, b2.shape).reshape(b.shape)
+            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)
+            if b.ndim == 1:
+                db = db.reshape(b.shape)
         return da, db

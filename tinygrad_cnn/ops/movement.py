@@ -63,9 +63,9 @@ class Transpose(Function):
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(reversed(range(ndim)))
-        if not all(_is_int(a) for a in axes) or sorted(a % max(ndim, 1) for a in axes) != list(
-            range(ndim)
-        ):
+        if not all(_is_int(a) and -ndim <= a < ndim for a in axes) or sorted(
+            a % ndim for a in axes
+        ) != list(range(ndim)):
             raise ValueError(
                 f"transpose: axes must be a permutation of 0..{ndim - 1}; got {tuple(axes)}"
             )
@@ -106,7 +106,7 @@ class Pad(Function):
 
     def backward(self, grad):
         (shape,) = self.saved
-        index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, shape))
+        index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, shape, strict=True))
         return (grad[index],)
 
 
