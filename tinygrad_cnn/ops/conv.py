@@ -34,6 +34,33 @@ from ..shapes import (
 from .window import check_float, pad_hw, tap, window_label, windows
 
 
+def im2col(xp, kernel_hw, out_hw, strides, dilation=(1, 1), ones_column=False):
+    """The patch matrix of padded input ``xp`` (N, Hp, Wp, C): (N·OH·OW, KH·KW·C [+ 1]).
+
+    Row ``(n, oy, ox)`` holds the window under output pixel (oy, ox), ordered (i, j, c) like
+    the kernel reshaped to (KH·KW·C, C_out). With ``ones_column`` a last column of ones is
+    appended (it multiplies the bias row of the weight matrix).
+    """
+    n, _, _, c = xp.shape
+    (kh, kw), (oh, ow) = kernel_hw, out_hw
+    m, k = n * oh * ow, kh * kw * c
+    if c == 1:
+        # tap-major patches: one contiguous copy per tap, returned transposed (F-ordered)
+        cols_t = np.empty((k + ones_column, n, oh, ow), xp.dtype)  # (KH·KW[+1], N, OH, OW)
+        for i in range(kh):
+            for j in range(kw):
+                cols_t[i * kw + j] = tap(xp, i * dilation[0], j * dilation[1], out_hw,
+                                         strides)[..., 0]
+        cols = cols_t.reshape(k + ones_column, m).T                # (M, K[+1])
+    else:
+        cols = np.empty((m, k + ones_column), xp.dtype)            # (M, K[+1])
+        patches = cols[:, :k].reshape(n, oh, ow, kh, kw, c)        # a view into cols
+        np.copyto(patches, windows(xp, kernel_hw, out_hw, strides, dilation))
+    if ones_column:
+        cols[:, k] = 1
+    return cols
+
+
 class Conv2D(Function):
     """``conv2d(x, kernel[, bias])`` with x (N, H, W, C_in), kernel (KH, KW, C_in, C_out).
 
@@ -101,24 +128,12 @@ class Conv2D(Function):
         self.kernel_hw = (kh, kw)
         pads = resolve_pads(self.padding, (h, w), (kh, kw), self.strides, self.dilation)
         oh, ow = window_output_hw((h, w), (kh, kw), self.strides, pads, self.dilation)
-        m, k = n * oh * ow, kh * kw * c
+        k = kh * kw * c
         xp = pad_hw(x, pads)                                        # (N, Hp, Wp, C)
-        extra = bias is not None                                    # ones column for the bias
-        if c == 1:
-            # tap-major patches: one contiguous copy per tap
-            cols_t = np.empty((k + extra, n, oh, ow), x.dtype)      # (KH·KW[+1], N, OH, OW)
-            for i in range(kh):
-                for j in range(kw):
-                    cols_t[i * kw + j] = tap(xp, i * self.dilation[0], j * self.dilation[1],
-                                             (oh, ow), self.strides)[..., 0]
-            cols = cols_t.reshape(k + extra, m).T                   # (M, K[+1]), F-ordered
-        else:
-            cols = np.empty((m, k + extra), x.dtype)                # (M, K[+1])
-            patches = cols[:, :k].reshape(n, oh, ow, kh, kw, c)     # view into cols
-            np.copyto(patches, windows(xp, (kh, kw), (oh, ow), self.strides, self.dilation))
+        cols = im2col(xp, (kh, kw), (oh, ow), self.strides, self.dilation,
+                      ones_column=bias is not None)                 # (M, K[+1])
         weights = kernel.reshape(k, f)                              # (K, F)
-        if extra:
-            cols[:, k] = 1
+        if bias is not None:  # cols ends with a column of ones
             weights = np.concatenate([weights, bias[None, :]])      # (K+1, F)
         out = cols @ weights                                        # (M, F): the one GEMM
         self.save_for_backward(cols, kernel, (n, h, w, c), pads, (oh, ow))
@@ -150,15 +165,25 @@ class Conv2D(Function):
         if c == 1:
             per_tap = kernel.reshape(kh * kw, f) @ g.T              # (KH·KW, M)
         else:
-            # (KH·KW, F, C) @ ... batched: row t is grad @ W[t].T
-            per_tap = np.matmul(g, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
+            w_taps = np.ascontiguousarray(
+                kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))  # (KH·KW, F, C)
+            per_tap = np.matmul(g, w_taps)                          # (KH·KW, M, C)
         per_tap = per_tap.reshape(kh * kw, n, oh, ow, c)            # (KH·KW, N, OH, OW, C)
         (top, _), (left, _) = pads
-        dx = np.zeros(x_shape, g.dtype)                             # (N, H, W, C)
-        for i in range(kh):
-            rows_in, rows_out = tap_span(i * self.dilation[0], top, self.strides[0], oh, h)
-            for j in range(kw):
-                cols_in, cols_out = tap_span(j * self.dilation[1], left, self.strides[1], ow, w)
-                # taps reading padding contribute nothing: only the in-bounds part is added
-                dx[:, rows_in, cols_in] += per_tap[i * kw + j][:, rows_out, cols_out]
+        # where each tap lands inside the unpadded input; taps reading padding add nothing
+        spans = [(tap_span(i * self.dilation[0], top, self.strides[0], oh, h),
+                  tap_span(j * self.dilation[1], left, self.strides[1], ow, w))
+                 for i in range(kh) for j in range(kw)]
+        # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
+        # starts dx as a copy, which saves a pass over zeros
+        whole = [t for t, ((rows, _), (cols, _)) in enumerate(spans)
+                 if rows == slice(0, h, 1) and cols == slice(0, w, 1)]
+        if whole:
+            (_, rows_out), (_, cols_out) = spans[whole[0]]
+            dx = per_tap[whole[0]][:, rows_out, cols_out].copy()    # (N, H, W, C)
+        else:
+            dx = np.zeros(x_shape, g.dtype)                         # (N, H, W, C)
+        for t, ((rows_in, rows_out), (cols_in, cols_out)) in enumerate(spans):
+            if not whole or t != whole[0]:
+                dx[:, rows_in, cols_in] += per_tap[t][:, rows_out, cols_out]
         return dx
