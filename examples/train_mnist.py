@@ -163,7 +163,7 @@ def write_graph(model, x, y, out: Path) -> Path:
     loss = F.cross_entropy(model(Tensor(x)), y)
     try:
         return Path(tc.viz.render(loss, out / "graph.svg"))
-    except tc.viz.GraphvizNotFound:
+    except tc.viz.GraphvizNotFoundError:
         return Path(tc.viz.render(loss, out / "graph.dot"))
 
 
@@ -219,9 +219,14 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run(argv=None) -> int:
+    """main() with expected failures (missing data, bad files) as one-line errors."""
     try:
-        sys.exit(main())
+        return main(argv)
     except (data.DatasetNotFound, ValueError, ImportError) as exc:
-        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line
-        sys.exit(1)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run())
