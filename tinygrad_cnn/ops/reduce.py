@@ -37,9 +37,10 @@ class Sum(Function):
     def __init__(self, axis, keepdims: bool, ndim: int):
         self.axes = normalize_axis(axis, ndim)
         self.keepdims = bool(keepdims)
+        self.over_all = len(self.axes) == ndim  # label just "sum", not "sum axis=(0, 1)"
 
     def describe(self):
-        return f"sum axis={self.axes}" if self.axes else "sum"
+        return "sum" if self.over_all else f"sum axis={self.axes}"
 
     def forward(self, a):
         self.save_for_backward(a.shape)
@@ -55,7 +56,7 @@ class Mean(Sum):
     name = "mean"
 
     def describe(self):
-        return f"mean axis={self.axes}" if self.axes else "mean"
+        return "mean" if self.over_all else f"mean axis={self.axes}"
 
     def forward(self, a):
         self.save_for_backward(a.shape)
@@ -74,7 +75,7 @@ class Max(Sum):
     name = "max"
 
     def describe(self):
-        return f"max axis={self.axes}" if self.axes else "max"
+        return "max" if self.over_all else f"max axis={self.axes}"
 
     def forward(self, a):
         if a.size == 0:
