@@ -84,17 +84,23 @@ class MaxPool2D(_Pool2D):
         taps = self._taps()
         exact = self._tiles_exactly(xp.shape[1:3], out.shape[1:3])
         dxp = (np.empty if exact else np.zeros)(xp.shape, grad.dtype)
+        disjoint = self._disjoint()
         seen = None  # windows whose first maximum is already found (N, OH, OW, C) bool
         for t, (i, j) in enumerate(taps):
-            hit = tap(xp, i, j, out.shape[1:3], self.strides) == out   # (N, OH, OW, C)
-            if seen is None:
-                seen = hit.copy() if len(taps) > 1 else None
+            last = t == len(taps) - 1
+            if seen is not None and last:
+                # every window holds its maximum somewhere: the last tap gets the windows
+                # not yet served, without comparing (a NaN window ends up here too)
+                hit = ~seen
             else:
-                np.greater(hit, seen, out=hit)  # hit and not seen: only the first maximum
-                if t < len(taps) - 1:
+                hit = tap(xp, i, j, out.shape[1:3], self.strides) == out   # (N, OH, OW, C)
+                if seen is None:
+                    seen = None if last else hit.copy()
+                else:
+                    np.greater(hit, seen, out=hit)  # hit and not seen: the first maximum only
                     seen |= hit
             target = tap(dxp, i, j, out.shape[1:3], self.strides)
-            if self._disjoint():
+            if disjoint:
                 np.multiply(grad, hit, out=target)
             else:
                 target += grad * hit
