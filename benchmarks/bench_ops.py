@@ -9,8 +9,8 @@ Rows (float32, batch 128):
 - 2×2 max / average pooling, forward+backward, on 128×28×28×32.
 
 Forward+backward computes every gradient (input, kernel, bias) in both libraries.
-Times are medians over ``--reps`` repetitions; our run and PyTorch's alternate within each
-repetition so that a noisy machine slows both alike. PyTorch gets the same work with
+Times are medians over ``--reps`` repetitions; ours and PyTorch's alternate in blocks
+(see ``compare``) so that a noisy machine slows both alike. PyTorch gets the same work with
 ``torch.set_num_threads(2)``, the same dtype and NCHW tensors (the layout conversion
 happens once, outside the timed region); the last column is the ratio ours / torch
 (below 1 means we are faster). Conv GFLOP/s count 2·N·OH·OW·KH·KW·C_in·C_out per GEMM
@@ -61,18 +61,25 @@ def timed(fn) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def compare(ours, theirs, reps: int, warmup: int):
-    """Median ms of ``ours`` and ``theirs`` (None to skip), alternating within each rep."""
-    for _ in range(warmup):
-        ours()
-        if theirs:
-            theirs()
-    a, b = [], []
-    for _ in range(reps):
-        a.append(timed(ours))
-        if theirs:
-            b.append(timed(theirs))
-    return statistics.median(a), (statistics.median(b) if theirs else None)
+def compare(ours, theirs, reps: int, warmup: int, rounds: int = 3):
+    """Median ms of ``ours`` and ``theirs`` (None to skip).
+
+    The two run in alternating blocks (``rounds`` each) rather than call by call: after a
+    call, OpenBLAS's and PyTorch's worker threads keep spinning for a while, and on two
+    cores a spinning neighbour would slow whichever library runs next. A short pause
+    before each block lets them go to sleep; the first calls of a block are not timed.
+    """
+    times = ([], [])
+    per_round = -(-reps // rounds)
+    for r in range(rounds):
+        for fn, acc in zip((ours, theirs), times, strict=True):
+            if fn is None:
+                continue
+            time.sleep(0.2)
+            for _ in range(warmup if r == 0 else 1):
+                fn()
+            acc.extend(timed(fn) for _ in range(per_round))
+    return statistics.median(times[0]), (statistics.median(times[1]) if theirs else None)
 
 
 # -------------------------------------------------------------------- workloads
@@ -184,6 +191,7 @@ def gemm_rates(reps: int):
 def stage_profile(reps: int):
     """Where layer B's forward+backward time goes, stage by stage (ours)."""
     from tinygrad_cnn.ops.conv import Conv2D
+    from tinygrad_cnn.shapes import tap_span
 
     h, w, c_in, c_out, k = CONV_LAYERS["layer B"]
     rng = np.random.default_rng(0)
@@ -196,40 +204,46 @@ def stage_profile(reps: int):
     cols = im2col(xp, (k, k), (h, w), (1, 1), ones_column=True)
     weights = np.concatenate([kernel.reshape(-1, c_out), bias[None]])
     g = grad.reshape(-1, c_out)
+    w_taps = np.ascontiguousarray(kernel.reshape(k * k, c_in, c_out).transpose(0, 2, 1))
+    block = np.empty((g.shape[0], c_in), np.float32)
+    blocks = [(g @ w_taps[t]).reshape(BATCH, h, w, c_in) for t in range(k * k)]
+    spans = [(tap_span(i, 1, 1, h, h), tap_span(j, 1, 1, w, w))
+             for i in range(k) for j in range(k)]
+
+    def tap_gemms():
+        for t in range(k * k):
+            np.matmul(g, w_taps[t], out=block)
+
+    def col2im_adds():
+        dx = blocks[4].copy()
+        for t, ((rows_in, rows_out), (cols_in, cols_out)) in enumerate(spans):
+            if t != 4:
+                dx[:, rows_in, cols_in] += blocks[t][:, rows_out, cols_out]
+
     op = Conv2D(1, "same")
     op.forward(x, kernel, bias)
     op.needs_input_grad = (True, True, True)
     saved = op.saved
-    per_tap = np.matmul(g, kernel.reshape(k * k, c_in, c_out).transpose(0, 2, 1))
+
+    def whole_backward():
+        op.saved = saved
+        op.backward(grad)
+
     stages = {
         "pad": lambda: pad_hw(x, pads),
         "im2col copy": lambda: im2col(xp, (k, k), (h, w), (1, 1), ones_column=True),
         "forward GEMM": lambda: cols @ weights,
+        "whole forward": lambda: Conv2D(1, "same").forward(x, kernel, bias),
         "dW+db GEMM": lambda: cols.T @ g,
-        "dx per-tap GEMMs": lambda: np.matmul(
-            g, kernel.reshape(k * k, c_in, c_out).transpose(0, 2, 1)),
-        "dx col2im adds": lambda: _col2im_only(per_tap, x.shape, op),
-        "whole backward": lambda: (setattr(op, "saved", saved), op.backward(grad)),
+        "dx 9 tap GEMMs": tap_gemms,
+        "dx col2im adds": col2im_adds,
+        "whole backward": whole_backward,
     }
     rows = []
     for name, fn in stages.items():
         ms, _ = compare(fn, None, reps, 2)
         rows.append(f"  {name:<18} {ms:7.2f} ms")
     return "\n".join(rows)
-
-
-def _col2im_only(per_tap, x_shape, op):
-    from tinygrad_cnn.shapes import tap_span
-
-    n, h, w, c = x_shape
-    dx = np.zeros(x_shape, per_tap.dtype)
-    per_tap = per_tap.reshape(9, n, h, w, c)
-    for i in range(3):
-        rows_in, rows_out = tap_span(i, 1, 1, h, h)
-        for j in range(3):
-            cols_in, cols_out = tap_span(j, 1, 1, w, w)
-            dx[:, rows_in, cols_in] += per_tap[i * 3 + j][:, rows_out, cols_out]
-    return dx
 
 
 def main(argv=None) -> int:

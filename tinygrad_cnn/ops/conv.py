@@ -8,10 +8,11 @@ of the weight matrix), which also makes the bias gradient fall out of the dW GEM
 
 Backward:
 - dW (and db): ``cols.T @ grad``, one GEMM.
-- dx: for every tap (i, j) of the kernel, ``grad @ W[i, j].T`` (one batched GEMM) gives the
+- dx: for every tap (i, j) of the kernel, the GEMM ``grad @ W[i, j].T`` gives the
   (N, OH, OW, C_in) gradient of the input pixels under that tap; adding these KH·KW
   contiguous blocks into strided views of dx is col2im, with a Python loop over KH×KW
-  only. Each block is clipped to the part that lands inside the unpadded input
+  only. One block buffer is reused for every tap, so it is still in cache when added.
+  Each block is clipped to the part that lands inside the unpadded input
   (``shapes.tap_span``), so no padded gradient buffer is built and then cropped.
 
 Single-channel input (C_in = 1, e.g. MNIST's first layer) uses a *tap-major* patch matrix
@@ -162,28 +163,33 @@ class Conv2D(Function):
         n, h, w, c = x_shape
         kh, kw, _, f = kernel.shape
         oh, ow = out_hw
-        if c == 1:
-            per_tap = kernel.reshape(kh * kw, f) @ g.T              # (KH·KW, M)
-        else:
-            w_taps = np.ascontiguousarray(
-                kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))  # (KH·KW, F, C)
-            per_tap = np.matmul(g, w_taps)                          # (KH·KW, M, C)
-        per_tap = per_tap.reshape(kh * kw, n, oh, ow, c)            # (KH·KW, N, OH, OW, C)
         (top, _), (left, _) = pads
         # where each tap lands inside the unpadded input; taps reading padding add nothing
         spans = [(tap_span(i * self.dilation[0], top, self.strides[0], oh, h),
                   tap_span(j * self.dilation[1], left, self.strides[1], ow, w))
                  for i in range(kh) for j in range(kw)]
+        if c == 1:
+            per_tap = (kernel.reshape(kh * kw, f) @ g.T).reshape(kh * kw, n, oh, ow, 1)
+
+            def tap_grad(t):                                        # (N, OH, OW, 1)
+                return per_tap[t]
+        else:
+            w_taps = np.ascontiguousarray(
+                kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))  # (KH·KW, F, C)
+            block = np.empty((n * oh * ow, c), g.dtype)             # reused: stays in cache
+
+            def tap_grad(t):                                        # (N, OH, OW, C)
+                return np.matmul(g, w_taps[t], out=block).reshape(n, oh, ow, c)
         # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
         # starts dx as a copy, which saves a pass over zeros
         whole = [t for t, ((rows, _), (cols, _)) in enumerate(spans)
                  if rows == slice(0, h, 1) and cols == slice(0, w, 1)]
         if whole:
             (_, rows_out), (_, cols_out) = spans[whole[0]]
-            dx = per_tap[whole[0]][:, rows_out, cols_out].copy()    # (N, H, W, C)
+            dx = tap_grad(whole[0])[:, rows_out, cols_out].copy()  # (N, H, W, C)
         else:
             dx = np.zeros(x_shape, g.dtype)                         # (N, H, W, C)
         for t, ((rows_in, rows_out), (cols_in, cols_out)) in enumerate(spans):
             if not whole or t != whole[0]:
-                dx[:, rows_in, cols_in] += per_tap[t][:, rows_out, cols_out]
+                dx[:, rows_in, cols_in] += tap_grad(t)[:, rows_out, cols_out]
         return dx

@@ -55,6 +55,16 @@ class _Pool2D(Function):
         kh, kw = self.pool_size
         return [(i, j) for i in range(kh) for j in range(kw)]
 
+    def _combine_taps(self, ufunc, xp, out_hw):
+        """``ufunc`` folded over the window taps of ``xp``: one pass per tap, no copy first."""
+        views = [tap(xp, i, j, out_hw, self.strides) for i, j in self._taps()]
+        if len(views) == 1:
+            return views[0].copy()
+        out = ufunc(views[0], views[1])
+        for view in views[2:]:
+            ufunc(out, view, out=out)
+        return out
+
     def _tiles_exactly(self, padded_hw, out_hw) -> bool:
         """Windows neither overlap nor leave gaps: every input element is in one window."""
         return all(s == k and o * s == n for s, k, o, n in
@@ -72,10 +82,7 @@ class MaxPool2D(_Pool2D):
     def forward(self, x):
         pads, out_hw = self._geometry(x)
         xp = pad_hw(x, pads, -np.inf)                               # (N, Hp, Wp, C)
-        taps = self._taps()
-        out = tap(xp, *taps[0], out_hw, self.strides).copy()       # (N, OH, OW, C)
-        for i, j in taps[1:]:
-            np.maximum(out, tap(xp, i, j, out_hw, self.strides), out=out)
+        out = self._combine_taps(np.maximum, xp, out_hw)            # (N, OH, OW, C)
         self.save_for_backward(xp, out, pads, x.shape)
         return out
 
@@ -95,7 +102,7 @@ class MaxPool2D(_Pool2D):
             else:
                 hit = tap(xp, i, j, out.shape[1:3], self.strides) == out   # (N, OH, OW, C)
                 if seen is None:
-                    seen = None if last else hit.copy()
+                    seen = hit  # first tap: updated in place only after its own use below
                 else:
                     np.greater(hit, seen, out=hit)  # hit and not seen: the first maximum only
                     seen |= hit
@@ -127,10 +134,7 @@ class AvgPool2D(_Pool2D):
     def forward(self, x):
         pads, out_hw = self._geometry(x)
         xp = pad_hw(x, pads, 0)                                     # (N, Hp, Wp, C)
-        taps = self._taps()
-        out = tap(xp, *taps[0], out_hw, self.strides).copy()       # (N, OH, OW, C)
-        for i, j in taps[1:]:
-            out += tap(xp, i, j, out_hw, self.strides)
+        out = self._combine_taps(np.add, xp, out_hw)                # (N, OH, OW, C)
         counts = self._counts(x.shape[1:3], pads, out_hw, x.dtype)
         out /= counts
         self.save_for_backward(counts, pads, x.shape, xp.shape)
