@@ -164,10 +164,12 @@ class Conv2D(Function):
         kh, kw, _, f = kernel.shape
         oh, ow = out_hw
         (top, _), (left, _) = pads
-        # where each tap lands inside the unpadded input; taps reading padding add nothing
-        spans = [(tap_span(i * self.dilation[0], top, self.strides[0], oh, h),
-                  tap_span(j * self.dilation[1], left, self.strides[1], ow, w))
-                 for i in range(kh) for j in range(kw)]
+        # where each tap lands inside the unpadded input; taps reading only padding add
+        # nothing and are skipped
+        spans = {i * kw + j: (tap_span(i * self.dilation[0], top, self.strides[0], oh, h),
+                              tap_span(j * self.dilation[1], left, self.strides[1], ow, w))
+                 for i in range(kh) for j in range(kw)}
+        spans = {t: s for t, s in spans.items() if s[0][1] != slice(0, 0) != s[1][1]}
         if c == 1:
             per_tap = (kernel.reshape(kh * kw, f) @ g.T).reshape(kh * kw, n, oh, ow, 1)
 
@@ -182,14 +184,13 @@ class Conv2D(Function):
                 return np.matmul(g, w_taps[t], out=block).reshape(n, oh, ow, c)
         # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
         # starts dx as a copy, which saves a pass over zeros
-        whole = [t for t, ((rows, _), (cols, _)) in enumerate(spans)
+        whole = [t for t, ((rows, _), (cols, _)) in spans.items()
                  if rows == slice(0, h, 1) and cols == slice(0, w, 1)]
         if whole:
-            (_, rows_out), (_, cols_out) = spans[whole[0]]
+            (_, rows_out), (_, cols_out) = spans.pop(whole[0])
             dx = tap_grad(whole[0])[:, rows_out, cols_out].copy()  # (N, H, W, C)
         else:
             dx = np.zeros(x_shape, g.dtype)                         # (N, H, W, C)
-        for t, ((rows_in, rows_out), (cols_in, cols_out)) in enumerate(spans):
-            if not whole or t != whole[0]:
-                dx[:, rows_in, cols_in] += tap_grad(t)[:, rows_out, cols_out]
+        for t, ((rows_in, rows_out), (cols_in, cols_out)) in spans.items():
+            dx[:, rows_in, cols_in] += tap_grad(t)[:, rows_out, cols_out]
         return dx
