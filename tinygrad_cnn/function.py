@@ -81,7 +81,7 @@ class Function:
 
         tensors = [x if isinstance(x, _Tensor) else _Tensor(x) for x in inputs]
         out = _Tensor._from_op(self.forward(*[t.data for t in tensors]))
-        needs = tuple(t.requires_grad for t in tensors) if _grad_enabled else ()
+        needs = tuple([t.requires_grad for t in tensors]) if _grad_enabled else ()
         if True in needs:
             self.parents = tuple(tensors)
             self.needs_input_grad = needs

@@ -74,11 +74,13 @@ class CrossEntropy(Function):
         check_labels(self.labels, n, classes)
         log_p = _log_softmax(logits, 1)
         self.save_for_backward(log_p)
-        return np.asarray(-log_p[np.arange(n), self.labels].mean(), dtype=logits.dtype)
+        picked = log_p[np.arange(n), self.labels]  # (N,) log-probability of each true class
+        return np.asarray(-picked.sum() / n, dtype=logits.dtype)
 
     def backward(self, grad):
         (log_p,) = self.saved
         n = log_p.shape[0]
-        d = np.exp(log_p)
+        d = np.exp(log_p)  # softmax, a fresh array: updated in place below
         d[np.arange(n), self.labels] -= 1
-        return (d * (grad / n),)
+        d *= grad / n
+        return (d,)

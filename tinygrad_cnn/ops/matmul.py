@@ -30,6 +30,10 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.saved
+        if a.ndim == 2 and b.ndim == 2:  # the common case (Dense layers), without the detours
+            da = grad @ b.T if self.needs_input_grad[0] else None
+            db = a.T @ grad if self.needs_input_grad[1] else None
+            return da, db
         # Promote 1-D operands to matrices the way np.matmul does, then undo it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
