@@ -77,6 +77,14 @@ def test_iteration_yields_rows():
         iter(Tensor(1.0))
 
 
+def test_truth_value_of_one_element_like_numpy():
+    assert bool(Tensor(2.0) > 1) is True
+    assert not Tensor(0.0)
+    assert bool(Tensor([[3.0]]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor([1.0, 2.0]) > 0)
+
+
 def test_zero_d_results_are_ndarrays():
     x = Tensor(np.float64(2.0), dtype=np.float64, requires_grad=True)
     y = (x * 3).exp()

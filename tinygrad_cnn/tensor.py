@@ -130,6 +130,10 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """Truth of a one-element tensor (``if loss < 0.1:``); more elements raise ValueError."""
+        return bool(self.data)
+
     def __iter__(self):
         """Rows along the first axis (``self[0]``, ``self[1]``, …), like iterating an ndarray."""
         if self.ndim == 0:
