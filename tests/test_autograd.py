@@ -168,6 +168,13 @@ def test_pow_gradient_wrt_exponent_is_zero_where_the_base_is_not_positive():
     np.testing.assert_allclose(e.grad, [0.0, 0.0, 9.0 * np.log(3.0)])
 
 
+def test_pow_with_exponent_zero_has_zero_gradient_even_at_zero():
+    x = leaf([0.0, 2.0])
+    with np.errstate(all="raise"):
+        (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
 # ------------------------------------------------------------------------ matmul
 
 MATMUL_SHAPES = [
@@ -351,6 +358,13 @@ def test_getitem(index):
     x = np.random.default_rng(0).standard_normal((4, 5, 3))
     np_index = index.data if isinstance(index, Tensor) else index
     assert_forward_and_grad(lambda t: t[index], lambda a: np.asarray(a[np_index]), [x])
+
+
+def test_getitem_with_an_empty_list_selects_nothing():
+    x = leaf(np.ones((3, 2)))
+    assert x[[]].shape == (0, 2)
+    (x[[]].sum() + x[0].sum()).backward()
+    np.testing.assert_array_equal(x.grad, [[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
 
 
 def test_getitem_repeated_indices_accumulate():

@@ -81,8 +81,11 @@ class Pow(Function):
 
     def backward(self, grad):
         a, b, out = self.saved
-        da = unbroadcast(grad * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
-        db = None
+        da = db = None
+        if self.needs_input_grad[0]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = np.where(b == 0, 0, b * a ** (b - 1))  # d/da a**0 = 0, even at a = 0
+            da = unbroadcast(grad * local, a.shape)
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)

@@ -125,7 +125,7 @@ class GetItem(Function):
             if isinstance(item, Tensor):
                 item = item.data
             if isinstance(item, list):
-                item = np.asarray(item)
+                item = np.asarray(item, dtype=np.intp if not item else None)  # x[[]] as numpy
             if isinstance(item, np.ndarray):
                 if item.dtype.kind not in "iub":
                     raise TypeError(
