@@ -148,6 +148,18 @@ def test_an_output_that_ignores_the_checked_input_is_refused():
         tc.gradcheck(lambda t: other * 2, [leaf(A)])
 
 
+def test_different_inputs_over_the_same_memory_are_refused():
+    shared = np.array(A)
+    with pytest.raises(ValueError, match="inputs 0 and 1 .* same memory"):
+        tc.gradcheck(lambda a, b: a * b, [Tensor(shared, requires_grad=True),
+                                          Tensor(shared[:1], requires_grad=False)])
+
+
+def test_the_same_tensor_twice_is_fine():
+    x = leaf(A)
+    assert tc.gradcheck(lambda a, b: a * b, [x, x])  # both sides see the total derivative
+
+
 @pytest.mark.parametrize("inputs", [leaf(A), A, [A]], ids=["tensor", "ndarray", "list of arrays"])
 def test_inputs_must_be_a_list_or_tuple_of_tensors(inputs):
     with pytest.raises(TypeError, match="list or tuple of Tensors"):

@@ -50,6 +50,14 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                 f"gradcheck: input {i} has dtype {inputs[i].dtype}; finite differences need "
                 f"float64 (e.g. Tensor(x.astype(np.float64), requires_grad=True))"
             )
+    for i in checked:  # perturbing input i must not silently move another input too
+        for j, other in enumerate(inputs):
+            if other is not inputs[i] and np.may_share_memory(inputs[i].data, other.data):
+                raise ValueError(
+                    f"gradcheck: inputs {min(i, j)} and {max(i, j)} are different tensors over "
+                    f"the same memory, so the numeric gradient would be wrong; pass copies "
+                    f"(e.g. Tensor(x.copy(), requires_grad=True))"
+                )
     for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
         if not np.isfinite(value) or value < 0 or (name == "eps" and value == 0):
             raise ValueError(f"gradcheck: {name} must be a finite number > 0; got {value!r}")
