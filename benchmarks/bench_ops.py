@@ -1,6 +1,6 @@
 """Benchmark conv2d and pooling, forward and forward+backward, against PyTorch (if installed).
 
-    python benchmarks/bench_ops.py [--reps 15] [--warmup 3] [--no-torch] [--stages]
+    python benchmarks/bench_ops.py [--reps 15] [--warmup 3] [--threads 2] [--no-torch] [--stages]
 
 Rows (float32, batch 128):
 - layer A:   28×28×1  → 32, 3×3 'same'     (a first conv layer on MNIST)
@@ -11,7 +11,8 @@ Rows (float32, batch 128):
 Forward+backward computes every gradient (input, kernel, bias) in both libraries.
 Times are medians over ``--reps`` repetitions; ours and PyTorch's alternate in blocks
 (see ``compare``) so that a noisy machine slows both alike. PyTorch gets the same work with
-``torch.set_num_threads(2)``, the same dtype and NCHW tensors (the layout conversion
+``torch.set_num_threads(2)`` (``--threads``; numpy's BLAS gets the same number through
+``OPENBLAS_NUM_THREADS``), the same dtype and NCHW tensors (the layout conversion
 happens once, outside the timed region); the last column is the ratio ours / torch
 (below 1 means we are faster). Conv GFLOP/s count 2·N·OH·OW·KH·KW·C_in·C_out per GEMM
 (forward: one; forward+backward: three).
@@ -30,7 +31,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
+if __name__ == "__main__":
+    # BLAS reads its thread count when numpy is first imported: --threads (default 2)
+    if "--threads" in sys.argv[:-1]:
+        os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[sys.argv.index("--threads") + 1]
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -250,6 +257,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=15, help="timed repetitions (median)")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for PyTorch and numpy's BLAS (default 2)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     parser.add_argument("--stages", action="store_true", help="profile layer B by stage")
     args = parser.parse_args(argv)
@@ -257,11 +266,11 @@ def main(argv=None) -> int:
         parser.error("--reps must be at least 5")
     use_torch = torch is not None and not args.no_torch
     if use_torch:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
     print(environment())
     if torch is None:
         print("torch is not installed: PyTorch columns skipped (pip install torch==2.13.0)")
-    print(f"median of {args.reps} repetitions, float32, batch {BATCH}\n")
+    print(f"median of {args.reps} repetitions, float32, batch {BATCH}, {args.threads} threads\n")
     header = f"{'workload':<40} {'ours ms':>9} {'GFLOP/s':>8} {'torch ms':>9} {'GFLOP/s':>8} " \
              f"{'ours/torch':>10}"
     print(header)

@@ -9,8 +9,11 @@ see ``window.tap``); forward and backward loop over the KH×KW taps only.
 - Average pool pads with zeros and divides each window's sum by its number of *real*
   (unpadded) elements, TensorFlow's rule for 'same'.
 
-When the windows tile the input exactly (stride == pool size, no padding, no leftover rows
-or columns) backward writes each tap's share once instead of accumulating into zeros.
+When the windows tile the (padded) input exactly (stride == pool size, no leftover rows or
+columns, e.g. 2×2 pooling of 28×28) backward needs no zero-filled buffer: max pool writes
+each tap's share straight into its strided view, average pool spreads the gradient with
+one broadcast copy. Every other case (overlapping windows, gaps, leftovers) accumulates
+into zeros, so the general path stays correct for all.
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ def check_nhwc(shape, op_name: str) -> None:
 
 
 class _Pool2D(Function):
-    """Shared hyper-parameters and geometry of the pooling ops."""
+    """Shared hyper-parameters and geometry of the pooling ops.
+
+    Args:
+        pool_size: a positive int or a pair.
+        strides: a positive int or a pair; None means ``pool_size``.
+        padding: 'valid' or 'same' (any case), TensorFlow's rule with dilation 1.
+    """
 
     def __init__(self, pool_size=2, strides=None, padding="valid"):
         self.pool_size = standardize_pair(pool_size, "pool_size")
