@@ -134,6 +134,13 @@ class Tensor:
         """Truth of a one-element tensor (``if loss < 0.1:``); more elements raise ValueError."""
         return bool(self.data)
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(tensor)`` gives the data (numpy ops on it record nothing)."""
+        return self.data if dtype is None else self.data.astype(dtype)
+
     def __iter__(self):
         """Rows along the first axis (``self[0]``, ``self[1]``, …), like iterating an ndarray."""
         if self.ndim == 0:
@@ -236,7 +243,9 @@ class Tensor:
         """Non-Tensor operands take this tensor's dtype: a Python scalar never upcasts."""
         if isinstance(other, Tensor):
             return other
-        return Tensor(_to_array(other, self.dtype if self.dtype.kind == "f" else None))
+        keeps_dtype = self.dtype.kind == "f" or (
+            isinstance(other, numbers.Integral) and not isinstance(other, bool))
+        return Tensor(_to_array(other, self.dtype if keeps_dtype else None))
 
     def __add__(self, other):
         return ew.Add().apply(self, self._operand(other))
