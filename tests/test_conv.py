@@ -7,12 +7,13 @@ output shape against tc.conv_output_shape.
 
 import numpy as np
 import pytest
-import reference as ref
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn import functional as F
 from tinygrad_cnn.ops.conv import Conv2D
+
+import reference as ref
 
 # conv is bilinear, so central differences are exact up to rounding: check tightly (the
 # default rtol=1e-3 would let a 0.1 % error in a gradient through)

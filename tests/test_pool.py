@@ -9,12 +9,13 @@ window order, and overlapping windows add up.
 
 import numpy as np
 import pytest
-import reference as ref
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn import functional as F
 from tinygrad_cnn.ops.pool import AvgPool2D, MaxPool2D
+
+import reference as ref
 
 TIGHT = dict(atol=1e-6, rtol=1e-6)  # pooling is piecewise linear: differences are exact
 

@@ -7,10 +7,11 @@ combination of input size, kernel, stride and dilation.
 import itertools
 
 import pytest
-import reference as ref
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import shapes
+
+import reference as ref
 
 SIZES, KERNELS, STRIDES, DILATIONS = range(1, 13), range(1, 6), (1, 2, 3), (1, 2)
 
