@@ -159,3 +159,14 @@ def tap_span(offset: int, pad_before: int, stride: int, out_len: int,
         return slice(0, 0), slice(0, 0)
     start = first + lo * stride
     return slice(start, start + (hi - lo - 1) * stride + 1, stride), slice(lo, hi)
+
+
+def explain_output_hw(input_hw, kernel_hw, strides, padding, dilation=(1, 1)) -> list[str]:
+    """``explain_output_size`` for height and width: one line when both read the same."""
+    pads = resolve_pads(padding, input_hw, kernel_hw, strides, dilation)
+    lines = [explain_output_size(input_hw[i], kernel_hw[i], strides[i],
+                                 padding if isinstance(padding, str) else pads[i], dilation[i])
+             for i in range(2)]
+    if lines[0] == lines[1]:
+        return [f"height, width: {lines[0]}"]
+    return [f"height: {lines[0]}", f"width:  {lines[1]}"]

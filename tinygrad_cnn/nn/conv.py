@@ -85,13 +85,8 @@ class Conv2D(Layer):
     def explain(self, input_shape):
         oh, ow, _ = self.compute_output_shape(input_shape)
         (kh, kw), c = self.kernel_size, input_shape[-1]
-        pads = self._pads(input_shape)
-        lines = []
-        for i, axis in enumerate(("height", "width")):
-            padding = self.padding if isinstance(self.padding, str) else pads[i]
-            lines.append(f"{axis}: " + shapes.explain_output_size(
-                input_shape[i], self.kernel_size[i], self.strides[i], padding,
-                self.dilation_rate[i]))
+        lines = shapes.explain_output_hw(input_shape[:2], self.kernel_size, self.strides,
+                                         self.padding, self.dilation_rate)
         bias = f" + {self.filters}" if self.use_bias else ""
         lines.append(f"params = {kh}·{kw}·{c}·{self.filters}{bias} = {self.count_params():,}")
         lines.append(f"MACs = {oh}·{ow}·{kh}·{kw}·{c}·{self.filters} = "

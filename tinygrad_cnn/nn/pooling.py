@@ -37,9 +37,8 @@ class Pooling2D(Layer):
         return oh, ow, input_shape[2]
 
     def explain(self, input_shape):
-        return [f"{axis}: " + shapes.explain_output_size(input_shape[i], self.pool_size[i],
-                                                          self.strides[i], self.padding)
-                for i, axis in enumerate(("height", "width"))] + ["params = 0 (no weights)"]
+        return shapes.explain_output_hw(input_shape[:2], self.pool_size, self.strides,
+                                        self.padding) + ["params = 0 (no weights)"]
 
     def call(self, x):
         return type(self).op(x, self.pool_size, self.strides, self.padding)
