@@ -49,15 +49,17 @@ class TrainingStopped(Exception):
     """Training cannot go on (a non-finite loss); the message says where and why."""
 
 
-def positive(kind):
+def positive(kind, allow_zero=False):
+    """An argparse type: a finite number of ``kind`` that is > 0 (>= 0 with allow_zero)."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") \
-                from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ((value >= 0 if allow_zero else value > 0) and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be {'>=' if allow_zero else '>'} 0, got "
+                                             f"{text!r}")
         return value
     return parse
 
@@ -70,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=positive(int), default=12)
     p.add_argument("--batch-size", type=positive(int), default=128)
     p.add_argument("--lr", type=positive(float), default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=positive(int, allow_zero=True), default=0)
     p.add_argument("--limit", type=positive(int), help="use only the first N training examples")
     p.add_argument("--model", choices=sorted(MODELS), default="simple")
     p.add_argument("--out", type=Path, help="output folder (default runs/<dataset>-<time>/)")
@@ -78,6 +80,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.data_dir is not None and not args.data_dir.is_dir():
         p.error(f"--data-dir {args.data_dir} is not a folder")
+    if args.out is not None:
+        existing = next(d for d in (args.out, *args.out.parents) if d.exists())
+        if not existing.is_dir():
+            p.error(f"--out {args.out} cannot be a folder: {existing} is a file")
     if args.out is None:
         args.out = Path("runs") / f"{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     return args

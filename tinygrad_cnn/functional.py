@@ -94,7 +94,12 @@ def cross_entropy(logits, labels) -> Tensor:
 def mse(pred, target) -> Tensor:
     """Mean squared error over all elements."""
     pred = _tensor(pred, "pred")
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, pred.dtype))
+    if not isinstance(target, Tensor):
+        try:
+            target = Tensor(target, dtype=pred.dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"mse: target must be a Tensor, an ndarray or numbers; got "
+                            f"{type(target).__name__} {target!r:.60}") from None
     if target.shape != pred.shape:
         raise ValueError(f"mse: pred has shape {pred.shape} but target has shape "
                          f"{target.shape}; they must be equal")

@@ -8,6 +8,9 @@ checked, so keep the inputs small.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from .function import no_grad
@@ -37,9 +40,16 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         ValueError: float32 inputs, no input requiring grad, or an output that does not
             depend on any checked input.
     """
-    if not isinstance(inputs, (list, tuple)) or not all(isinstance(t, Tensor) for t in inputs):
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, fn(*inputs) -> Tensor; got "
+                        f"{type(fn).__name__} {fn!r:.60}")
+    if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"gradcheck: inputs must be a list or tuple of Tensors; got "
                         f"{type(inputs).__name__}")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"gradcheck: inputs must be a list or tuple of Tensors; got "
+                            f"{type(t).__name__} at index {i}")
     checked = [i for i, t in enumerate(inputs) if t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to "
@@ -59,8 +69,17 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                     f"(e.g. Tensor(x.copy(), requires_grad=True))"
                 )
     for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if not np.isfinite(value) or value < 0 or (name == "eps" and value == 0):
-            raise ValueError(f"gradcheck: {name} must be a finite number > 0; got {value!r}")
+        bound = "> 0" if name == "eps" else ">= 0"
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"gradcheck: {name} must be a finite number {bound}; got "
+                            f"{type(value).__name__} {value!r:.60}")
+        if not math.isfinite(value) or value < 0 or (name == "eps" and value == 0):
+            raise ValueError(f"gradcheck: {name} must be a finite number {bound}; got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"gradcheck: seed must be a non-negative int; got "
+                        f"{type(seed).__name__} {seed!r:.60}")
+    if seed < 0:
+        raise ValueError(f"gradcheck: seed must be a non-negative int; got {seed!r}")
 
     saved_grads = [t.grad for t in inputs]
     for t in inputs:

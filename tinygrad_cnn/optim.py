@@ -27,7 +27,14 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params must be a list of Tensors (e.g. model.parameters()), not "
                             "a single Tensor; wrap it in a list")
-        params = list(params)
+        if hasattr(params, "parameters") and callable(params.parameters):
+            raise TypeError(f"params must be a list of Tensors; got the "
+                            f"{type(params).__name__} itself: pass model.parameters()")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be a list of Tensors (e.g. model.parameters()); got "
+                            f"{type(params).__name__} {params!r:.60}") from None
         if not params:
             raise ValueError("params is empty: the optimizer got no parameters. Build the model "
                              "first (input_shape= or one call) before model.parameters()")
@@ -47,6 +54,10 @@ class Optimizer:
     def step(self) -> None:
         for i, p in enumerate(self.params):
             if p.grad is not None:  # parameters that took no part are left alone
+                if p.grad.shape != p.shape:
+                    raise ValueError(f"params[{i}] ({p.name or 'unnamed'}) has shape {p.shape} "
+                                     f"but its grad has shape {p.grad.shape}; a gradient must "
+                                     f"match its parameter")
                 self.update(i, p)
 
     def update(self, i: int, p: Tensor) -> None:

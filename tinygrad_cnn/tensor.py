@@ -53,6 +53,31 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return array
 
 
+def _check_broadcast(op_name: str, a_shape: tuple, b_shape: tuple) -> None:
+    """A clear ValueError when two operand shapes do not broadcast (numpy's is terse)."""
+    try:
+        np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        raise ValueError(
+            f"{op_name}: operand shapes {a_shape} and {b_shape} do not broadcast; aligned from "
+            f"the right, each pair of dimensions must be equal or one of them 1"
+        ) from None
+
+
+def _operand_error(other) -> TypeError:
+    return TypeError(f"the other operand must be a Tensor, an ndarray, a number or a (nested) "
+                     f"list of numbers; got {type(other).__name__} {other!r:.60}")
+
+
+def _binary(op, a: Tensor, b: Tensor) -> Tensor:
+    """``op.apply(a, b)`` for a broadcasting elementwise op, with a clear shape error."""
+    try:
+        return op.apply(a, b)
+    except ValueError:
+        _check_broadcast(op.name, a.shape, b.shape)
+        raise
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
@@ -245,37 +270,40 @@ class Tensor:
             return other
         keeps_dtype = self.dtype.kind == "f" or (
             isinstance(other, numbers.Integral) and not isinstance(other, bool))
-        return Tensor(_to_array(other, self.dtype if keeps_dtype else None))
+        try:
+            return Tensor(_to_array(other, self.dtype if keeps_dtype else None))
+        except TypeError:
+            raise _operand_error(other) from None
 
     def __add__(self, other):
-        return ew.Add().apply(self, self._operand(other))
+        return _binary(ew.Add(), self, self._operand(other))
 
     def __radd__(self, other):
-        return ew.Add().apply(self._operand(other), self)
+        return _binary(ew.Add(), self._operand(other), self)
 
     def __sub__(self, other):
-        return ew.Sub().apply(self, self._operand(other))
+        return _binary(ew.Sub(), self, self._operand(other))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(self._operand(other), self)
+        return _binary(ew.Sub(), self._operand(other), self)
 
     def __mul__(self, other):
-        return ew.Mul().apply(self, self._operand(other))
+        return _binary(ew.Mul(), self, self._operand(other))
 
     def __rmul__(self, other):
-        return ew.Mul().apply(self._operand(other), self)
+        return _binary(ew.Mul(), self._operand(other), self)
 
     def __truediv__(self, other):
-        return ew.Div().apply(self, self._operand(other))
+        return _binary(ew.Div(), self, self._operand(other))
 
     def __rtruediv__(self, other):
-        return ew.Div().apply(self._operand(other), self)
+        return _binary(ew.Div(), self._operand(other), self)
 
     def __pow__(self, other):
-        return ew.Pow().apply(self, self._operand(other))
+        return _binary(ew.Pow(), self, self._operand(other))
 
     def __rpow__(self, other):
-        return ew.Pow().apply(self._operand(other), self)
+        return _binary(ew.Pow(), self._operand(other), self)
 
     def __matmul__(self, other):
         return mm.MatMul().apply(self, self._operand(other))
@@ -292,8 +320,18 @@ class Tensor:
     # Comparisons are elementwise and never differentiable; `==` stays identity so
     # tensors remain hashable (use eq()).
     def _compare(self, other, ufunc) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_op(ufunc(self.data, other))
+        if isinstance(other, Tensor):
+            other = other.data
+        elif not isinstance(other, (np.ndarray, numbers.Number)):
+            try:
+                other = _to_array(other)
+            except TypeError:  # a string, None, …
+                raise _operand_error(other) from None
+        try:
+            return Tensor._from_op(ufunc(self.data, other))
+        except ValueError:
+            _check_broadcast(ufunc.__name__, self.shape, np.shape(other))
+            raise
 
     def __lt__(self, other):
         return self._compare(other, np.less)

@@ -429,7 +429,7 @@ def render(root, path, **kwargs) -> str:
 
     Raises:
         TypeError: root is not a Tensor, or path is not a str/PathLike.
-        ValueError: the suffix is not one of FORMATS.
+        ValueError: the suffix is not one of FORMATS, or ``path`` is a folder.
         FileNotFoundError: the folder to write into does not exist.
         GraphvizNotFoundError (a RuntimeError): svg/png/pdf asked for but ``dot`` is missing.
         RuntimeError: ``dot`` ran and failed (its message is included).
@@ -448,6 +448,9 @@ def render(root, path, **kwargs) -> str:
                          f"{', '.join('.' + f for f in FORMATS)} (the format comes from the "
                          f"suffix); got {suffix or 'no suffix'!r}")
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"path {path!r} is a folder; give a file name such as "
+                         f"{os.path.join(path, 'graph.' + fmt)!r}")
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {path!r}: folder {folder!r} does not exist")
 

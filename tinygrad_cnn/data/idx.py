@@ -67,11 +67,15 @@ def read_idx(path) -> np.ndarray:
     Raises:
         TypeError: ``path`` is not a path.
         FileNotFoundError: the file does not exist.
-        ValueError: naming the file, when the magic number is wrong (not ``00 00`` then a
-            known dtype code), the header is cut short, a gzip stream is corrupt, or the
-            dimensions disagree with the file's length (truncated or trailing bytes).
+        ValueError: ``path`` is a folder; or, naming the file, when the magic number is
+            wrong (not ``00 00`` then a known dtype code), the header is cut short, a gzip
+            stream is corrupt, or the dimensions disagree with the file's length (truncated
+            or trailing bytes).
     """
     path = _check_path(path)
+    if path.is_dir():
+        raise ValueError(f"path {str(path)!r} is a folder, not an IDX file; give the file, e.g. "
+                         f"{str(path / 'train-images-idx3-ubyte.gz')!r}")
     data = _read_bytes(path)
     if len(data) < 4:
         raise ValueError(f"{path}: truncated IDX file: {len(data)} bytes, too short for the "

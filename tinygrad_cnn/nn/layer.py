@@ -68,7 +68,15 @@ class Layer:
 
     # ---------------------------------------------------------------- weights
     def add_weight(self, weight_name: str, shape: tuple, initializer) -> Tensor:
-        tensor = Tensor(initializer(shape, self.dtype), requires_grad=True,
+        values = initializer(shape, self.dtype)
+        arg = f"{weight_name}_initializer"  # kernel_initializer, bias_initializer
+        if not isinstance(values, np.ndarray):
+            raise TypeError(f"layer '{self.name}': {arg} must return an ndarray of shape "
+                            f"{tuple(shape)}; got {type(values).__name__} {values!r:.60}")
+        if values.shape != tuple(shape):
+            raise ValueError(f"layer '{self.name}': {arg} returned shape {values.shape} for "
+                             f"{weight_name}; expected {tuple(shape)}")
+        tensor = Tensor(values.astype(self.dtype, copy=False), requires_grad=True,
                         name=f"{self.name}.{weight_name}")
         self.weights[weight_name] = tensor
         return tensor

@@ -21,6 +21,13 @@ class Sequential:
     """
 
     def __init__(self, layers=None, name: str = "sequential"):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string; got {name!r}")
+        if isinstance(layers, (Layer, str)) or not (layers is None
+                                                    or hasattr(layers, "__iter__")):
+            raise TypeError(f"layers must be a list of tinygrad_cnn.nn layers (or None); got "
+                            f"{type(layers).__name__} {layers!r:.60}; wrap a single layer in "
+                            f"a list")
         self.name = name
         self.layers: list[Layer] = []
         self.training = True
@@ -121,6 +128,9 @@ class Sequential:
         With ``explain=True`` each row is followed by the formulas behind its numbers.
         """
         self._require_built("summary()")
+        if print_fn is not None and not callable(print_fn):
+            raise TypeError(f"print_fn must be a callable such as print, or None; got "
+                            f"{type(print_fn).__name__} {print_fn!r:.60}")
         rows = []
         for layer, in_shape, out_shape in self.layer_shapes():
             rows.append((f"{layer.name} ({type(layer).__name__})", str((None, *out_shape)),
@@ -164,8 +174,14 @@ class Sequential:
     def save_weights(self, path) -> None:
         """Write every weight to ``path`` (.npz), atomically: a temp file, then a rename."""
         self._require_built("save_weights()")
-        path = os.fspath(path)
+        path = _weights_path(path)
         directory = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise ValueError(f"path {path!r} is a folder; give a file name such as "
+                             f"{os.path.join(path, 'weights.npz')!r}")
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"cannot write weights to {path!r}: folder {directory!r} "
+                                    f"does not exist")
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -181,11 +197,12 @@ class Sequential:
     def load_weights(self, path) -> None:
         """Load a file written by ``save_weights``; on any error the model is unchanged."""
         self._require_built("load_weights()")
-        path = os.fspath(path)
+        path = _weights_path(path)
         try:
-            with np.load(path, allow_pickle=False) as f:
-                if not isinstance(f, np.lib.npyio.NpzFile):
-                    raise ValueError("it holds a single array, not named weights")
+            f = np.load(path, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):  # an .npy file: one bare array
+                raise ValueError("it holds a single array, not named weights")
+            with f:
                 stored = {key: f[key] for key in f.files}
         except FileNotFoundError:
             raise FileNotFoundError(f"weights file not found: {path}") from None
@@ -220,6 +237,16 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({[layer.name for layer in self.layers]})"
+
+
+def _weights_path(path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike such as 'weights.npz'; got "
+                        f"{type(path).__name__} {path!r:.60}")
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str or os.PathLike of str; got {path!r:.60}")
+    return path
 
 
 def _human_bytes(n: int) -> str:

@@ -70,7 +70,13 @@ class CrossEntropy(Function):
         if logits.ndim != 2:
             raise ValueError(f"cross_entropy expects logits of shape (N, classes); got "
                              f"{logits.shape}")
+        if logits.dtype.kind != "f":
+            raise ValueError(f"cross_entropy: logits must be a floating-point array; got dtype "
+                             f"{logits.dtype}. Convert it first, e.g. logits.astype(np.float32)")
         n, classes = logits.shape
+        if classes == 0:
+            raise ValueError(f"cross_entropy: logits must have at least one class column; got "
+                             f"shape {logits.shape}")
         check_labels(self.labels, n, classes)
         log_p = _log_softmax(logits, 1)
         self.save_for_backward(log_p)

@@ -144,6 +144,9 @@ class GetItem(Function):
             np.empty(shape, dtype=np.bool_)[self.index]
         except IndexError as exc:
             raise ValueError(f"index {index!r:.60} is invalid for shape {shape}: {exc}") from None
+        except TypeError as exc:  # e.g. a slice of strings
+            raise TypeError(f"index {index!r:.60} is invalid: {exc}; use ints, slices of ints, "
+                            f"None, Ellipsis or integer arrays") from None
 
     def forward(self, a):
         self.save_for_backward(a.shape, a.dtype)
