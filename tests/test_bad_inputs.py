@@ -1,0 +1,463 @@
+"""A catalogue of bad calls across the public API, and the error each one must give.
+
+Every row is one call that makes no sense, the exception it must raise and a regex its
+message must match: the message names the offending argument (and, where there is one,
+the value received and what is accepted). Whatever the row, the error is the library's
+own TypeError / ValueError / FileNotFoundError — never a numpy error, IndexError, KeyError,
+AttributeError or ZeroDivisionError from deep inside.
+
+The training script's flags are here too (``train_mnist.run([...])`` in-process): a bad
+flag exits with status 2 and an ``error:`` line on stderr naming the flag.
+
+tests/test_errors_core.py holds the core's own table (Tensor data, axes, indexing, …);
+this one spans the whole public surface and avoids repeating its rows.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor, data, nn, viz
+from tinygrad_cnn import functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import train_mnist  # noqa: E402
+
+FORBIDDEN = (IndexError, KeyError, AttributeError, ZeroDivisionError)
+
+
+# -------------------------------------------------------------------------- helpers
+def t(*shape, dtype=np.float64, requires_grad=False):
+    return Tensor(np.ones(shape, dtype), requires_grad=requires_grad)
+
+
+def f32(*shape):
+    return t(*shape, dtype=np.float32)
+
+
+def image():
+    return t(1, 5, 5, 1)
+
+
+def kernel():
+    return t(3, 3, 1, 2)
+
+
+def model():
+    return nn.Sequential([nn.Conv2D(2, 3, input_shape=(6, 6, 1)), nn.Flatten(), nn.Dense(3)])
+
+
+def params():
+    return [Tensor(np.zeros(2), requires_grad=True)]
+
+
+def write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def npy(tmp):
+    np.save(tmp / "single.npy", np.zeros(3))
+    return tmp / "single.npy"
+
+
+def folder(path):
+    path.mkdir()
+    return path
+
+
+def built_then_called(layer, first, second):
+    layer(first)
+    return layer(second)
+
+
+def step_with_bad_grad(optimizer):
+    ps = params()
+    ps[0].grad = np.ones(3)
+    optimizer(ps).step()
+
+
+def cli(*flags):
+    return lambda tmp: train_mnist.run([*flags, "--no-plots"])
+
+
+def cli_out(sub):
+    """--out under a regular file."""
+    return lambda tmp: train_mnist.run(["--out", str(write(tmp / "file", b"x") / sub),
+                                        "--no-plots"])
+
+
+# Each row: id → (call(tmp_path), exception type, regex the message must match).
+CATALOGUE = {
+    # ------------------------------------------------------------- Tensor construction
+    "Tensor from a generator": (lambda tmp: Tensor(x for x in range(3)), TypeError,
+                                r"Tensor data must be a number.*got generator"),
+    "Tensor dtype=object": (lambda tmp: Tensor([1.0], dtype=object), TypeError,
+                            r"Tensor data must have a float, integer or bool dtype; got dtype "
+                            r"object"),
+    "Tensor requires_grad=1": (lambda tmp: Tensor([1.0], requires_grad=1), TypeError,
+                               r"requires_grad must be True or False; got 1"),
+    # --------------------------------------------------------------- operators
+    "add: shapes do not broadcast": (lambda tmp: t(2, 3) + t(4), ValueError,
+                                     r"add: operand shapes \(2, 3\) and \(4,\) do not "
+                                     r"broadcast.*equal or one of them 1"),
+    "ndarray * Tensor: shapes do not broadcast": (lambda tmp: np.ones(4) * t(2, 3), ValueError,
+                                                  r"mul: operand shapes \(4,\) and \(2, 3\)"),
+    "str operand": (lambda tmp: t(2) - "a", TypeError,
+                    r"other operand must be a Tensor, an ndarray, a number.*got str 'a'"),
+    "comparison with a string": (lambda tmp: t(2) < "a", TypeError,
+                                 r"other operand must be.*got str 'a'"),
+    "eq(None)": (lambda tmp: t(2).eq(None), TypeError, r"other operand must be.*NoneType None"),
+    "comparison: shapes do not broadcast": (lambda tmp: t(2, 3) >= t(4), ValueError,
+                                            r"greater_equal: operand shapes \(2, 3\) and "
+                                            r"\(4,\) do not broadcast"),
+    "matmul with a list of the wrong length": (lambda tmp: t(2, 2) @ [[1, 2, 3]], ValueError,
+                                               r"matmul.*\(2, 2\) @ \(1, 3\)"),
+    # ------------------------------------------------------- methods and indexing
+    "slice of strings": (lambda tmp: t(3)["a":], TypeError,
+                         r"index slice\('a', None, None\) is invalid.*ints, slices of ints"),
+    "flatten(start_axis='1')": (lambda tmp: t(2, 3).flatten("1"), ValueError,
+                                r"flatten\(start_axis='1'\) needs an int in 0..2"),
+    "max of an empty tensor": (lambda tmp: t(0, 3).max(), ValueError,
+                               r"max\(\) of an empty tensor \(shape \(0, 3\)\)"),
+    "pad(None)": (lambda tmp: t(2, 3).pad(None), ValueError,
+                  r"pad_width must be non-negative ints.*got None"),
+    "softmax(axis='a')": (lambda tmp: t(2, 3).softmax("a"), TypeError,
+                          r"axis must be None, an int or a tuple of ints; got 'a'"),
+    "F.softmax axis out of range": (lambda tmp: F.softmax(t(2, 3), axis=3), ValueError,
+                                    r"axis=3 is out of range.*accepted: -2..1"),
+    "F.log_softmax of a list": (lambda tmp: F.log_softmax([1.0]), TypeError,
+                                r"x must be a Tensor or a numpy array; got list"),
+    # ------------------------------------------------------------ conv2d
+    "conv2d kernel=None": (lambda tmp: F.conv2d(image(), None), TypeError,
+                           r"kernel must be a Tensor or a numpy array; got NoneType"),
+    "conv2d bias as a list": (lambda tmp: F.conv2d(image(), kernel(), [0.0, 1.0]), TypeError,
+                              r"bias must be a Tensor or a numpy array; got list"),
+    "conv2d padding triple": (lambda tmp: F.conv2d(image(), kernel(), padding=(1, 1, 1)),
+                              ValueError, r"padding must be 'valid' or 'same', an int p, a pair "
+                              r"\(ph, pw\) or \(\(top, bottom\), \(left, right\)\).*"
+                              r"got \(1, 1, 1\)"),
+    "conv2d padding=None": (lambda tmp: F.conv2d(image(), kernel(), padding=None), TypeError,
+                            r"padding must be 'valid' or 'same'.*got None"),
+    "conv2d strides as an ndarray": (lambda tmp: F.conv2d(image(), kernel(),
+                                                          strides=np.array([1, 1])),
+                                     TypeError, r"strides must be a positive int or a pair.*"
+                                     r"array\(\[1, 1\]\)"),
+    "conv2d dilation_rate nan": (lambda tmp: F.conv2d(image(), kernel(),
+                                                      dilation_rate=float("nan")),
+                                 ValueError, r"dilation_rate must be .*non-finite nan"),
+    "conv2d dilated kernel larger than input": (lambda tmp: F.conv2d(t(1, 4, 4, 1), kernel(),
+                                                                     dilation_rate=2),
+                                                ValueError, r"kernel 3×3 \(dilated to 5\) is "
+                                                r"larger than the padded input: height 4"),
+    "conv_output_shape input_hw '28'": (lambda tmp: tc.conv_output_shape("28", 3), TypeError,
+                                        r"input_hw must be a positive int or a pair.*'28'"),
+    "conv_output_shape padding 'full'": (lambda tmp: tc.conv_output_shape((5, 5), 3, 1, "full"),
+                                         ValueError, r"padding must be 'valid' or 'same'.*"
+                                         r"got 'full'"),
+    # ------------------------------------------------------------------ pools
+    "max_pool2d pool_size=0": (lambda tmp: F.max_pool2d(image(), 0), ValueError,
+                               r"pool_size must be a positive int or a pair.*got 0"),
+    "max_pool2d padding=1": (lambda tmp: F.max_pool2d(image(), 2, padding=1), TypeError,
+                             r"padding must be 'valid' or 'same'; got 1"),
+    "avg_pool2d strides triple": (lambda tmp: F.avg_pool2d(image(), 2, (1, 1, 1)), ValueError,
+                                  r"strides must be a positive int or a pair.*\(1, 1, 1\)"),
+    "avg_pool2d window larger than input": (lambda tmp: F.avg_pool2d(t(1, 3, 3, 1), 4),
+                                            ValueError, r"pool window 4×4 is larger than the "
+                                            r"padded input: height 3"),
+    "max_pool2d rank 3": (lambda tmp: F.max_pool2d(t(4, 4, 1)), ValueError,
+                          r"max_pool2d: x must have shape \(N, H, W, C\).*got shape \(4, 4, 1\)"),
+    "max_pool2d integer x": (lambda tmp: F.max_pool2d(t(1, 4, 4, 1, dtype=np.int64)),
+                             ValueError, r"x must be a floating-point array; got dtype int64"),
+    "global_avg_pool2d rank 2": (lambda tmp: F.global_avg_pool2d(t(4, 4)), ValueError,
+                                 r"global_avg_pool2d: x must have shape \(N, H, W, C\).*"
+                                 r"\(4, 4\)"),
+    "global_max_pool2d of a list": (lambda tmp: F.global_max_pool2d([1.0]), TypeError,
+                                    r"x must be a Tensor or a numpy array; got list"),
+    # --------------------------------------------------------- losses and dropout
+    "cross_entropy integer logits": (lambda tmp: F.cross_entropy(t(2, 3, dtype=np.int64),
+                                                                 [0, 1]),
+                                     ValueError, r"logits must be a floating-point array; got "
+                                     r"dtype int64"),
+    "cross_entropy zero classes": (lambda tmp: F.cross_entropy(t(2, 0), [0, 1]), ValueError,
+                                   r"logits must have at least one class column.*\(2, 0\)"),
+    "cross_entropy labels None": (lambda tmp: F.cross_entropy(t(2, 3), None), TypeError,
+                                  r"labels must be integer class ids"),
+    "cross_entropy float Tensor labels": (lambda tmp: F.cross_entropy(t(2, 3),
+                                                                      Tensor([0.0, 1.0])),
+                                          TypeError, r"labels must be integer class ids.*"
+                                          r"float32"),
+    "losses.mse target 'a'": (lambda tmp: tc.losses.mse(t(2), "a"), TypeError,
+                              r"mse: target must be a Tensor, an ndarray or numbers; got str 'a'"),
+    "dropout rate nan": (lambda tmp: F.dropout(t(2), float("nan")), ValueError,
+                         r"dropout rate must be a number in \[0, 1\); got nan"),
+    "dropout of a str": (lambda tmp: F.dropout("x", 0.5), TypeError,
+                         r"x must be a Tensor or a numpy array; got str"),
+    # ------------------------------------------------------------------ layers
+    "Conv2D filters '8'": (lambda tmp: nn.Conv2D("8", 3), ValueError,
+                           r"filters must be a positive int.*got '8'"),
+    "Conv2D kernel_size (3, 0)": (lambda tmp: nn.Conv2D(2, (3, 0)), ValueError,
+                                  r"kernel_size must be a positive int or a pair.*\(3, 0\)"),
+    "Conv2D activation 'gelu'": (lambda tmp: nn.Conv2D(2, 3, activation="gelu"), ValueError,
+                                 r"activation must be None, one of \[.*'relu'.*\] or a "
+                                 r"callable; got 'gelu'"),
+    "Conv2D use_bias 'no'": (lambda tmp: nn.Conv2D(2, 3, use_bias="no"), TypeError,
+                             r"use_bias must be True or False; got 'no'"),
+    "Conv2D kernel_initializer 'ones'": (lambda tmp: nn.Conv2D(2, 3, kernel_initializer="ones"),
+                                         ValueError, r"initializer must be one of \[.*\] or a "
+                                         r"callable f\(shape, dtype\); got 'ones'"),
+    "Conv2D kernel_initializer of the wrong shape": (
+        lambda tmp: nn.Conv2D(2, 3, kernel_initializer=lambda shape, dtype: np.zeros(3),
+                              input_shape=(5, 5, 1)),
+        ValueError, r"kernel_initializer returned shape \(3,\) for kernel; expected "
+        r"\(3, 3, 1, 2\)"),
+    "Conv2D bias_initializer returning None": (
+        lambda tmp: nn.Conv2D(2, 3, bias_initializer=lambda shape, dtype: None,
+                              input_shape=(5, 5, 1)),
+        TypeError, r"bias_initializer must return an ndarray of shape \(2,\); got NoneType"),
+    "Conv2D input_shape without channels": (lambda tmp: nn.Conv2D(2, 3, input_shape=(28, 28)),
+                                            ValueError, r"expects inputs of rank 4 \(batch, "
+                                            r"height, width, channels\).*\(batch, 28, 28\)"),
+    "Conv2D input_shape negative": (lambda tmp: nn.Conv2D(2, 3, input_shape=(28, -1, 1)),
+                                    ValueError, r"input_shape must be a tuple of positive ints.*"
+                                    r"\(28, -1, 1\)"),
+    "Conv2D kernel larger than input_shape": (lambda tmp: nn.Conv2D(2, 5, input_shape=(3, 3, 1)),
+                                              ValueError, r"kernel 5×5 is larger than the "
+                                              r"padded input"),
+    "Conv2D dtype 'int32'": (lambda tmp: nn.Conv2D(2, 3, dtype="int32"), ValueError,
+                             r"dtype must be a float dtype.*got 'int32'"),
+    "Conv2D name 5": (lambda tmp: nn.Conv2D(2, 3, name=5), ValueError,
+                      r"name must be a non-empty string; got 5"),
+    "Conv2D called on float64": (lambda tmp: nn.Conv2D(2, 3)(image()), ValueError,
+                                 r"float32 weights but got a float64 input"),
+    "Conv2D channels change after build": (lambda tmp: built_then_called(
+        nn.Conv2D(2, 3), f32(1, 5, 5, 1), f32(1, 5, 5, 2)), ValueError,
+        r"layer 'conv2d' \(Conv2D\) was built for 1 input channels but got an input with 2"),
+    "Dense units 0": (lambda tmp: nn.Dense(0), ValueError,
+                      r"units must be a positive int.*got 0"),
+    "Dense called on a 1-D input": (lambda tmp: nn.Dense(3)(f32(4)), ValueError,
+                                    r"layer 'dense' \(Dense\) expects inputs of shape \(batch, "
+                                    r"features\)"),
+    "Dense features change after build": (lambda tmp: built_then_called(
+        nn.Dense(3), f32(1, 4), f32(1, 5)), ValueError,
+        r"layer 'dense' \(Dense\) was built for 4 input features.*\(batch, 5\)"),
+    "Dense called on a list": (lambda tmp: nn.Dense(3)([1.0]), TypeError,
+                               r"layer 'dense' must be called on a Tensor or ndarray; got list"),
+    "Dropout rate 1": (lambda tmp: nn.Dropout(1), ValueError,
+                       r"Dropout rate must be a number in \[0, 1\); got 1"),
+    "Activation 'swish'": (lambda tmp: nn.Activation("swish"), ValueError,
+                           r"activation must be None, one of .*got 'swish'"),
+    "MaxPooling2D padding 1": (lambda tmp: nn.MaxPooling2D(2, padding=1), TypeError,
+                               r"padding must be 'valid' or 'same'; got 1"),
+    "AveragePooling2D strides '2'": (lambda tmp: nn.AveragePooling2D(2, strides="2"), TypeError,
+                                     r"strides must be .*'2'; did you mean strides=2\?"),
+    "MaxPooling2D pool larger than input_shape": (
+        lambda tmp: nn.MaxPooling2D(5, input_shape=(3, 3, 1)), ValueError,
+        r"pool_size 5×5 is larger than the padded input"),
+    "GlobalAveragePooling2D on rank 3": (lambda tmp: nn.GlobalAveragePooling2D()(t(4, 4)),
+                                         ValueError, r"'global_average_pooling2d' "
+                                         r"\(GlobalAveragePooling2D\) expects inputs of rank 4"),
+    # -------------------------------------------------------------- Sequential
+    "Sequential of one layer, not a list": (lambda tmp: nn.Sequential(nn.Dense(3)), TypeError,
+                                            r"layers must be a list of tinygrad_cnn.nn layers.*"
+                                            r"Dense.*wrap a single layer in a list"),
+    "Sequential with a non-layer": (lambda tmp: nn.Sequential([nn.Dense(3), 3]), TypeError,
+                                    r"Sequential takes tinygrad_cnn.nn layers; got int 3"),
+    "Sequential name 3": (lambda tmp: nn.Sequential([], name=3), ValueError,
+                          r"name must be a non-empty string; got 3"),
+    "Sequential with one layer twice": (lambda tmp: (lambda d: nn.Sequential([d, d]))(
+        nn.Dense(3)), ValueError, r"layer 'dense' is already in this model"),
+    "Sequential with a duplicate name": (lambda tmp: nn.Sequential(
+        [nn.Dense(3, name="a"), nn.Dense(3, name="a")]), ValueError,
+        r"layer name 'a' is used twice"),
+    "Sequential Conv2D after Dense": (lambda tmp: nn.Sequential(
+        [nn.Dense(3, input_shape=(4,)), nn.Conv2D(2, 3)]), ValueError,
+        r"layer 'conv2d' \(Conv2D\) expects inputs of rank 4.*\(batch, 3\)"),
+    "summary before build": (lambda tmp: nn.Sequential([nn.Dense(3)]).summary(), ValueError,
+                             r"summary\(\) needs a built model.*input_shape="),
+    "summary print_fn=3": (lambda tmp: model().summary(print_fn=3), TypeError,
+                           r"print_fn must be a callable such as print, or None; got int 3"),
+    "model called on a str": (lambda tmp: model()("abc"), TypeError,
+                              r"the model must be called on a Tensor or ndarray; got str"),
+    "model without layers called": (lambda tmp: nn.Sequential()(f32(1, 3)), ValueError,
+                                    r"the model has no layers"),
+    # -------------------------------------------------------------- weights I/O
+    "save_weights(None)": (lambda tmp: model().save_weights(None), TypeError,
+                           r"path must be a str or os.PathLike such as 'weights.npz'; got "
+                           r"NoneType None"),
+    "save_weights into a folder": (lambda tmp: model().save_weights(tmp), ValueError,
+                                   r"path '.*' is a folder; give a file name such as "
+                                   r"'.*weights.npz'"),
+    "save_weights into a missing folder": (lambda tmp: model().save_weights(tmp / "no" / "w.npz"),
+                                           FileNotFoundError, r"cannot write weights to '.*w."
+                                           r"npz': folder '.*no' does not exist"),
+    "load_weights(3)": (lambda tmp: model().load_weights(3), TypeError,
+                        r"path must be a str or os.PathLike.*got int 3"),
+    "load_weights of an .npy file": (lambda tmp: model().load_weights(npy(tmp)), ValueError,
+                                     r"single\.npy is not a readable weights file.*a single "
+                                     r"array"),
+    # --------------------------------------------------------------- optimizers
+    "SGD(model)": (lambda tmp: tc.optim.SGD(model()), TypeError,
+                   r"params must be a list of Tensors; got the Sequential itself: pass "
+                   r"model.parameters\(\)"),
+    "SGD(None)": (lambda tmp: tc.optim.SGD(None), TypeError,
+                  r"params must be a list of Tensors.*got NoneType None"),
+    "SGD params of ndarrays": (lambda tmp: tc.optim.SGD([np.zeros(2)]), TypeError,
+                               r"params\[0\] must be a Tensor; got ndarray"),
+    "SGD params empty": (lambda tmp: tc.optim.SGD([]), ValueError, r"params is empty"),
+    "SGD lr '0.1'": (lambda tmp: tc.optim.SGD(params(), lr="0.1"), ValueError,
+                     r"lr must be a finite number > 0; got '0.1'"),
+    "SGD nesterov without momentum": (lambda tmp: tc.optim.SGD(params(), nesterov=True),
+                                      ValueError, r"nesterov=True needs momentum > 0"),
+    "Adam betas (0.9, 1.0)": (lambda tmp: tc.optim.Adam(params(), betas=(0.9, 1.0)), ValueError,
+                              r"betas\[1\] must be a finite number >= 0 and < 1; got 1.0"),
+    "Adam betas 0.9": (lambda tmp: tc.optim.Adam(params(), betas=0.9), ValueError,
+                       r"betas must be a pair \(beta1, beta2\) in \[0, 1\); got 0.9"),
+    "Adam eps -1": (lambda tmp: tc.optim.Adam(params(), eps=-1), ValueError,
+                    r"eps must be a finite number >= 0; got -1"),
+    "Adam frozen parameter": (lambda tmp: tc.optim.Adam([t(2)]), ValueError,
+                              r"params\[0\] \(unnamed\) has requires_grad=False"),
+    "SGD step with a grad of the wrong shape": (lambda tmp: step_with_bad_grad(tc.optim.SGD),
+                                                ValueError, r"params\[0\] \(unnamed\) has shape "
+                                                r"\(2,\) but its grad has shape \(3,\)"),
+    "Adam step with a grad of the wrong shape": (lambda tmp: step_with_bad_grad(tc.optim.Adam),
+                                                 ValueError, r"params\[0\].*its grad has shape"),
+    # ---------------------------------------------------------------- gradcheck
+    "gradcheck fn=3": (lambda tmp: tc.gradcheck(3, [t(2, requires_grad=True)]), TypeError,
+                       r"gradcheck: fn must be callable.*got int 3"),
+    "gradcheck inputs a single Tensor": (lambda tmp: tc.gradcheck(lambda a: a.sum(),
+                                                                  t(2, requires_grad=True)),
+                                         TypeError, r"inputs must be a list or tuple of "
+                                         r"Tensors; got Tensor"),
+    "gradcheck inputs holding an ndarray": (lambda tmp: tc.gradcheck(lambda a: a.sum(),
+                                                                     [np.ones(2)]),
+                                            TypeError, r"inputs must be a list or tuple of "
+                                            r"Tensors; got ndarray at index 0"),
+    "gradcheck eps 'a'": (lambda tmp: tc.gradcheck(lambda a: a.sum(), [t(2, requires_grad=True)],
+                                                   eps="a"),
+                          TypeError, r"gradcheck: eps must be a finite number > 0; got str 'a'"),
+    "gradcheck eps 0": (lambda tmp: tc.gradcheck(lambda a: a.sum(), [t(2, requires_grad=True)],
+                                                 eps=0),
+                        ValueError, r"gradcheck: eps must be a finite number > 0; got 0"),
+    "gradcheck rtol -1": (lambda tmp: tc.gradcheck(lambda a: a.sum(),
+                                                   [t(2, requires_grad=True)], rtol=-1),
+                          ValueError, r"gradcheck: rtol must be a finite number >= 0; got -1"),
+    "gradcheck seed -1": (lambda tmp: tc.gradcheck(lambda a: a.sum(),
+                                                   [t(2, requires_grad=True)], seed=-1),
+                          ValueError, r"gradcheck: seed must be a non-negative int; got -1"),
+    "gradcheck float32 input": (lambda tmp: tc.gradcheck(lambda a: a.sum(), [Tensor(
+        np.ones(2, np.float32), requires_grad=True)]), ValueError,
+        r"input 0 has dtype float32; finite differences need float64"),
+    "gradcheck fn returning an ndarray": (lambda tmp: tc.gradcheck(
+        lambda a: a.data.sum(), [t(2, requires_grad=True)]), TypeError,
+        r"gradcheck: fn must return a Tensor; got"),
+    "gradcheck output independent of the inputs": (lambda tmp: tc.gradcheck(
+        lambda a: Tensor(np.ones(1)) * 2, [t(2, requires_grad=True)]), ValueError,
+        r"the output does not depend on any input with requires_grad=True"),
+    "manual_seed(None)": (lambda tmp: tc.manual_seed(None), ValueError,
+                          r"seed must be a non-negative int; got None"),
+    # ---------------------------------------------------------------------- data
+    "read_idx of a folder": (lambda tmp: data.read_idx(tmp), ValueError,
+                             r"path '.*' is a folder, not an IDX file"),
+    "read_idx of an empty file": (lambda tmp: data.read_idx(write(tmp / "empty.idx", b"")),
+                                  ValueError, r"empty\.idx: truncated IDX file: 0 bytes"),
+    "read_idx unknown dtype code": (lambda tmp: data.read_idx(write(
+        tmp / "magic.idx", b"\x00\x00\x07\x01\x00\x00\x00\x01a")), ValueError,
+        r"magic\.idx: not an IDX file: magic number 00 00 07 01"),
+    "read_idx corrupt gzip": (lambda tmp: data.read_idx(write(tmp / "bad.gz",
+                                                              b"\x1f\x8b\x08\x00garbage")),
+                              ValueError, r"bad\.gz: not a readable gzip file"),
+    "read_idx missing file": (lambda tmp: data.read_idx(tmp / "absent.idx"), FileNotFoundError,
+                              r"absent\.idx"),
+    "read_idx(None)": (lambda tmp: data.read_idx(None), TypeError,
+                       r"path must be a str or os.PathLike file path; got None"),
+    "load_mnist name 'emnist'": (lambda tmp: data.load_mnist("emnist", download=False),
+                                 ValueError, r"name must be one of 'mnist', 'fashion-mnist', "
+                                 r"'mnist-5k'; got 'emnist'"),
+    "load_mnist data_dir that does not exist": (
+        lambda tmp: data.load_mnist("mnist", data_dir=tmp / "nope", download=False),
+        FileNotFoundError, r"1\. data_dir: .*nope \(folder does not exist\)"),
+    "load_mnist data_dir without the files": (
+        lambda tmp: data.load_mnist("fashion-mnist", data_dir=folder(tmp / "empty"),
+                                    download=False),
+        FileNotFoundError, r"data_dir: .*empty \(missing train-images-idx3-ubyte\[\.gz\]"),
+    "load_mnist data_dir as a list": (lambda tmp: data.load_mnist(data_dir=[tmp], download=False),
+                                      TypeError, r"data_dir must be a str or os.PathLike.*list"),
+    # ----------------------------------------------------------------------- viz
+    "draw_graph of an ndarray": (lambda tmp: viz.draw_graph(np.zeros(3)), TypeError,
+                                 r"root must be a tinygrad_cnn Tensor.*got ndarray"),
+    "draw_graph rankdir 'UP'": (lambda tmp: viz.draw_graph(t(2).sum(), rankdir="UP"),
+                                ValueError, r"rankdir must be one of 'TB', 'LR', 'BT', 'RL'.*"
+                                r"got 'UP'"),
+    "draw_graph max_nodes 0": (lambda tmp: viz.draw_graph(t(2).sum(), max_nodes=0), ValueError,
+                               r"max_nodes must be a positive int \(at least 1\); got 0"),
+    "draw_graph show_grads 'yes'": (lambda tmp: viz.draw_graph(t(2).sum(), show_grads="yes"),
+                                    TypeError, r"show_grads must be True or False; got 'yes'"),
+    "render to .jpg": (lambda tmp: viz.render(t(2).sum(), tmp / "g.jpg"), ValueError,
+                       r"must end in one of \.svg, \.png, \.pdf, \.dot, \.gv.*got '\.jpg'"),
+    "render into a missing folder": (lambda tmp: viz.render(t(2).sum(), tmp / "no" / "g.dot"),
+                                     FileNotFoundError, r"cannot write '.*g\.dot': folder "
+                                     r"'.*no' does not exist"),
+    "render onto a folder": (lambda tmp: viz.render(t(2).sum(), folder(tmp / "d.dot")),
+                             ValueError, r"path '.*d\.dot' is a folder; give a file name"),
+    "render path 3": (lambda tmp: viz.render(t(2).sum(), 3), TypeError,
+                      r"path must be a str or os.PathLike such as 'graph.svg'; got int 3"),
+    "render max_nodes '5'": (lambda tmp: viz.render(t(2).sum(), tmp / "g.dot", max_nodes="5"),
+                             TypeError, r"max_nodes must be a positive int; got '5'"),
+    # ------------------------------------------------- training script flags
+    "--seed -1": (cli("--seed", "-1"), SystemExit, r"argument --seed: must be >= 0, got '-1'"),
+    "--seed abc": (cli("--seed", "abc"), SystemExit,
+                   r"argument --seed: expected an integer, got 'abc'"),
+    "--limit 0": (cli("--limit", "0"), SystemExit, r"argument --limit: must be > 0, got '0'"),
+    "--lr inf": (cli("--lr", "inf"), SystemExit, r"argument --lr: must be > 0, got 'inf'"),
+    "--batch-size 1.5": (cli("--batch-size", "1.5"), SystemExit,
+                         r"argument --batch-size: expected an integer, got '1.5'"),
+    "--epochs without a value": (cli("--epochs"), SystemExit,
+                                 r"argument --epochs: expected one argument"),
+    "--dataset MNIST": (cli("--dataset", "MNIST"), SystemExit,
+                        r"argument --dataset: invalid choice: 'MNIST'"),
+    "unknown flag": (cli("--bogus"), SystemExit, r"unrecognized arguments: --bogus"),
+    "--data-dir a file": (lambda tmp: train_mnist.run(["--data-dir", str(write(tmp / "f", b"x")),
+                                                       "--no-plots"]),
+                          SystemExit, r"--data-dir .*f is not a folder"),
+    "--out a file": (cli_out(""), SystemExit, r"--out .*file cannot be a folder: .*file is a "
+                     r"file"),
+    "--out under a file": (cli_out("sub"), SystemExit, r"--out .*file/sub cannot be a folder"),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_datasets_anywhere(tmp_path, monkeypatch):
+    """Nothing on this machine (cache, $TINYGRAD_CNN_DATA, Debian) may satisfy a data row."""
+    from tinygrad_cnn.data import mnist
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TINYGRAD_CNN_DATA", raising=False)
+    monkeypatch.setattr(mnist, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+
+
+def test_the_catalogue_spans_the_api():
+    assert len(CATALOGUE) >= 40
+
+
+@pytest.mark.parametrize("call, error, pattern", CATALOGUE.values(), ids=CATALOGUE.keys())
+def test_bad_call_raises_a_clear_error_naming_the_argument(call, error, pattern, tmp_path,
+                                                           capsys):
+    with pytest.raises(error) as info:
+        call(tmp_path)
+    exc = info.value
+    if isinstance(exc, SystemExit):  # argparse: status 2, usage, then one error line
+        assert exc.code == 2
+        message = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "error:" in message
+    else:
+        message = str(exc)
+        assert not isinstance(exc, FORBIDDEN)
+        module = type(exc).__module__
+        assert module == "builtins" or module.startswith("tinygrad_cnn"), (
+            f"{type(exc).__qualname__} from {module}: {message}")
+    assert re.search(pattern, message), f"{pattern!r} not found in {message!r}"
