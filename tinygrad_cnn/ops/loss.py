@@ -7,7 +7,10 @@ from .reduce import normalize_axis
 
 
 def _log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    shifted = a - a.max(axis=axis, keepdims=True)  # largest exponent is 0: no overflow
+    # largest exponent is 0: no overflow in exp. The shift itself can overflow to -inf
+    # (float32 logits ±3e38): exp(-inf) = 0 is then exact, so numpy's warning is noise.
+    with np.errstate(over="ignore"):
+        shifted = a - a.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -81,7 +84,8 @@ class CrossEntropy(Function):
         log_p = _log_softmax(logits, 1)
         self.save_for_backward(log_p)
         picked = log_p[np.arange(n), self.labels]  # (N,) log-probability of each true class
-        return np.asarray(-picked.sum() / n, dtype=logits.dtype)
+        # divide before summing: the mean of large per-example losses must not overflow
+        return np.asarray(-(picked / n).sum(), dtype=logits.dtype)
 
     def backward(self, grad):
         (log_p,) = self.saved
