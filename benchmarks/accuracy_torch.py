@@ -22,6 +22,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tinygrad_cnn.data import load_mnist  # noqa: E402
 
 
+def torch_simple_convnet():
+    """Keras' simple MNIST convnet in PyTorch (NCHW), 34,826 parameters."""
+    import torch
+
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.Linear(1600, 10))
+
+
 def main() -> None:
     import torch
 
@@ -40,10 +50,7 @@ def main() -> None:
     x_train, x_test = to_tensor(x_train), to_tensor(x_test)
     y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
 
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.Linear(1600, 10))
+    model = torch_simple_convnet()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = np.random.default_rng(args.seed)

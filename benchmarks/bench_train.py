@@ -33,6 +33,7 @@ from tinygrad_cnn import Tensor  # noqa: E402
 from tinygrad_cnn import functional as F  # noqa: E402
 from tinygrad_cnn.data import load_mnist  # noqa: E402
 
+from accuracy_torch import torch_simple_convnet  # noqa: E402
 from train_mnist import MODELS  # noqa: E402
 
 
@@ -68,10 +69,7 @@ def theirs(data, threads: int):
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.Linear(1600, 10))
+    model = torch_simple_convnet()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     tensors = {id(xb): (torch.from_numpy(xb.transpose(0, 3, 1, 2).copy()), torch.from_numpy(yb))

@@ -6,7 +6,6 @@ import numbers
 
 from .. import functional as F
 from .. import shapes
-from . import activations, initializers
 from .layer import Layer
 
 
@@ -24,6 +23,7 @@ class Conv2D(Layer):
     """
 
     input_rank = 3
+    input_axes = "height, width, channels"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, dilation_rate=1, kernel_initializer="glorot_uniform",
@@ -37,18 +37,9 @@ class Conv2D(Layer):
         self.strides = shapes.standardize_pair(strides, "strides")
         self.dilation_rate = shapes.standardize_pair(dilation_rate, "dilation_rate")
         self.padding = shapes.standardize_padding(padding)
-        self.activation, self.activation_name = activations.get(activation)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"use_bias must be True or False; got {use_bias!r}")
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel = self.bias = None
+        self.set_weight_options(activation, use_bias, kernel_initializer, bias_initializer)
         if self.input_shape is not None:
             self.build(self.input_shape)
-
-    def rank_hint(self) -> str:
-        return "height, width, channels"
 
     def build(self, input_shape):
         super().build(input_shape)

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
-from . import activations, initializers
+from . import activations
 from .layer import Layer
 
 
@@ -29,13 +29,7 @@ class Dense(Layer):
             raise ValueError(f"units must be a positive int (the number of outputs); got "
                              f"{units!r}")
         self.units = int(units)
-        self.activation, self.activation_name = activations.get(activation)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"use_bias must be True or False; got {use_bias!r}")
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel = self.bias = None
+        self.set_weight_options(activation, use_bias, kernel_initializer, bias_initializer)
         if self.input_shape is not None:
             self.build(self.input_shape)
 

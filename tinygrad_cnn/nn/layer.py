@@ -12,6 +12,7 @@ import numpy as np
 
 from ..function import layer_scope
 from ..tensor import Tensor
+from . import activations, initializers
 
 
 def _snake_case(class_name: str) -> str:
@@ -35,6 +36,7 @@ class Layer:
     ``compute_output_shape``; layers with weights define ``build`` and ``macs``."""
 
     input_rank: int | None = None  # expected rank without the batch axis, if fixed
+    input_axes = "..."  # what those axes are, for error messages
 
     def __init__(self, name: str | None = None, input_shape=None, dtype="float32"):
         if name is not None and (not isinstance(name, str) or not name):
@@ -81,6 +83,17 @@ class Layer:
         self.weights[weight_name] = tensor
         return tensor
 
+    def set_weight_options(self, activation, use_bias, kernel_initializer,
+                           bias_initializer) -> None:
+        """The arguments that layers with a kernel and a bias (Conv2D, Dense) share."""
+        self.activation, self.activation_name = activations.get(activation)
+        if not isinstance(use_bias, bool):
+            raise TypeError(f"use_bias must be True or False; got {use_bias!r}")
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = self.bias = None
+
     def build(self, input_shape: tuple) -> None:
         """Create weights for inputs of ``input_shape`` (no batch axis)."""
         self.check_input_shape(input_shape)
@@ -98,12 +111,9 @@ class Layer:
         if self.input_rank is not None and len(input_shape) != self.input_rank:
             raise ValueError(
                 f"layer '{self.name}' ({type(self).__name__}) expects inputs of rank "
-                f"{self.input_rank + 1} (batch, {self.rank_hint()}); got an input of shape "
+                f"{self.input_rank + 1} (batch, {self.input_axes}); got an input of shape "
                 f"(batch, {', '.join(map(str, input_shape))})"
             )
-
-    def rank_hint(self) -> str:
-        return "..."
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)

@@ -11,6 +11,7 @@ class Pooling2D(Layer):
     """Base of MaxPooling2D and AveragePooling2D; ``op`` is the functional op."""
 
     input_rank = 3
+    input_axes = "height, width, channels"
     op = None
 
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None, input_shape=None,
@@ -22,9 +23,6 @@ class Pooling2D(Layer):
         self.padding = shapes.standardize_padding(padding, allow_explicit=False)
         if self.input_shape is not None:
             self.build(self.input_shape)
-
-    def rank_hint(self) -> str:
-        return "height, width, channels"
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -58,10 +56,8 @@ class AveragePooling2D(Pooling2D):
 
 class GlobalPooling2D(Layer):
     input_rank = 3
+    input_axes = "height, width, channels"
     op = None
-
-    def rank_hint(self) -> str:
-        return "height, width, channels"
 
     def compute_output_shape(self, input_shape):
         return (input_shape[2],)
