@@ -17,7 +17,7 @@ SIZES, KERNELS, STRIDES, DILATIONS = range(1, 13), range(1, 6), (1, 2, 3), (1, 2
 
 
 @pytest.mark.parametrize("kernel, stride, dilation",
-                         itertools.product(KERNELS, STRIDES, DILATIONS))
+                         list(itertools.product(KERNELS, STRIDES, DILATIONS)))
 def test_same_rule_matches_tensorflow_definition(kernel, stride, dilation):
     for size in SIZES:
         out, before, after = ref.same_rule(size, kernel, stride, dilation)
@@ -29,7 +29,7 @@ def test_same_rule_matches_tensorflow_definition(kernel, stride, dilation):
 
 
 @pytest.mark.parametrize("kernel, stride, dilation",
-                         itertools.product(KERNELS, STRIDES, DILATIONS))
+                         list(itertools.product(KERNELS, STRIDES, DILATIONS)))
 def test_valid_rule_or_teaching_error(kernel, stride, dilation):
     extent = (kernel - 1) * dilation + 1
     for size in SIZES:
