@@ -84,8 +84,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         existing = next(d for d in (args.out, *args.out.parents) if d.exists())
         if not existing.is_dir():
             p.error(f"--out {args.out} cannot be a folder: {existing} is a file")
-    if args.out is None:
-        args.out = Path("runs") / f"{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     return args
 
 
@@ -177,6 +175,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     tc.manual_seed(args.seed)
     name, x_train, y_train, x_test, y_test = load_data(args)
+    if args.out is None:  # named after the data actually used (mnist may fall back)
+        args.out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"dataset {name}: {len(x_train):,} training and {len(x_test):,} test images "
           f"(28×28×1)")

@@ -152,3 +152,30 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tiny_mnist, tmp_path, monkeypatch
     nn_model = train_mnist.MODELS["seed"]()
     nn_model.load_weights(out / "weights.npz")
     assert isinstance(nn_model, nn.Sequential)
+
+
+def test_predict_reads_an_image_file_and_prints_probabilities(tiny_mnist, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "run"
+    assert train_mnist.main(["--data-dir", str(tiny_mnist), "--epochs", "1", "--limit", "40",
+                             "--model", "seed", "--out", str(out), "--no-plots"]) == 0
+    _, (x_test, y_test) = data.load_mnist(data_dir=tiny_mnist)
+    picture = tmp_path / "digit.png"
+    Image.fromarray(255 - x_test[3]).save(picture)  # dark ink on white, like a scan
+    result = subprocess.run([sys.executable, str(EXAMPLES / "predict.py"),
+                             str(out / "weights.npz"), str(picture)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("model 'seed' predicts ")
+    percentages = [float(line.split()[1].rstrip("%")) for line in result.stdout.splitlines()[1:]]
+    assert len(percentages) == 10 and abs(sum(percentages) - 100) < 0.1
+
+
+def test_predict_refuses_weights_of_another_model(tmp_path):
+    np.savez(tmp_path / "w.npz", **{"other.kernel": np.ones(3)})
+    result = subprocess.run([sys.executable, str(EXAMPLES / "predict.py"),
+                             str(tmp_path / "w.npz"), "--index", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "matches none of the models" in result.stderr
