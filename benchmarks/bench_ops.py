@@ -40,6 +40,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 
 if __name__ == "__main__":
     # BLAS reads its thread count when numpy is first imported: --threads (default 2)
@@ -62,6 +63,8 @@ try:
     import torch.nn.functional as TF
 except ImportError:  # torch is never a dependency; the comparison is optional
     torch = None
+# PyTorch pads a copy for the even-kernel 'same' seed layer and says so on every call
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
 
 BATCH = 128
 CONV_LAYERS = {  # name: (H, W, C_in, C_out, kernel)
