@@ -64,8 +64,15 @@ def positive(kind, allow_zero=False):
     return parse
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag gets one line (what is wrong and --help), not the whole usage text."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", choices=["mnist", "mnist-5k", "fashion-mnist"], default="mnist",
                    help="mnist falls back to mnist-5k when full MNIST is not available")
     p.add_argument("--data-dir", type=Path, help="folder holding the four IDX files")

@@ -91,6 +91,7 @@ def test_same_seed_same_data_gives_identical_metrics(tiny_mnist, tmp_path):
 def test_bad_flags_exit_nonzero_with_a_message(flags, message, tmp_path):
     result = run_script(*flags, "--out", tmp_path / "x")
     assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1  # one line, not the usage text
     assert message in result.stderr
 
 
