@@ -101,6 +101,15 @@ CATALOGUE = {
                             r"object"),
     "Tensor requires_grad=1": (lambda tmp: Tensor([1.0], requires_grad=1), TypeError,
                                r"requires_grad must be True or False; got 1"),
+    # ----------------------------------------------------- flags take only True/False
+    "sum keepdims='yes'": (lambda tmp: t(2, 3).sum(keepdims="yes"), TypeError,
+                           r"keepdims must be True or False; got 'yes'"),
+    "backward retain_graph='yes'": (lambda tmp: t(2, requires_grad=True).sum().backward(
+        retain_graph="yes"), TypeError, r"retain_graph must be True or False"),
+    "dropout training='yes'": (lambda tmp: F.dropout(t(3), 0.5, training="yes"), TypeError,
+                               r"training must be True or False"),
+    "summary explain=1": (lambda tmp: nn.Sequential([nn.Dense(2, input_shape=(3,))]).summary(
+        print_fn=None, explain=1), TypeError, r"explain must be True or False; got 1"),
     # --------------------------------------------------------------- operators
     "add: shapes do not broadcast": (lambda tmp: t(2, 3) + t(4), ValueError,
                                      r"add: operand shapes \(2, 3\) and \(4,\) do not "

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from . import rng
+from .checks import check_bool
 from .ops import elementwise as ew
 from .ops import loss as loss_ops
 from .ops import pool as pool_ops
@@ -113,6 +114,6 @@ def dropout(x, rate: float, training: bool = True) -> Tensor:
             or not 0 <= rate < 1):
         raise ValueError(f"dropout rate must be a number in [0, 1); got {rate!r}")
     x = _tensor(x, "x")
-    if not training or rate == 0:
+    if not check_bool(training, "training") or rate == 0:
         return x
     return ew.Dropout(float(rate), rng.generator()).apply(x)

@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from .checks import check_bool
 from .tensor import Tensor
 
 
@@ -72,8 +73,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _check_number(momentum, "momentum", 0)
         self.weight_decay = _check_number(weight_decay, "weight_decay", 0)
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be True or False; got {nesterov!r}")
+        nesterov = check_bool(nesterov, "nesterov")
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = nesterov

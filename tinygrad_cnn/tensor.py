@@ -9,6 +9,7 @@ import operator
 import numpy as np
 
 from . import function
+from .checks import check_bool
 from .ops import elementwise as ew
 from .ops import loss as loss_ops
 from .ops import matmul as mm
@@ -93,8 +94,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data = _to_array(data, None if dtype is None else np.dtype(dtype))
-        if not isinstance(requires_grad, (bool, np.bool_)):
-            raise TypeError(f"requires_grad must be True or False; got {requires_grad!r}")
+        requires_grad = check_bool(requires_grad, "requires_grad")
         if requires_grad and self.data.dtype.kind != "f":
             raise ValueError(
                 f"requires_grad=True needs floating-point data; got dtype {self.data.dtype}. "
@@ -187,6 +187,7 @@ class Tensor:
         graph is released afterwards; with it, intermediate tensors keep their ``grad``
         too, for inspection (``viz.draw_graph(..., show_grads=True)``).
         """
+        retain_graph = check_bool(retain_graph, "retain_graph")
         if not self.requires_grad:
             raise ValueError(
                 "backward() called on a tensor that does not require grad: no input of the "

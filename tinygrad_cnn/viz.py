@@ -51,6 +51,7 @@ from collections import deque
 import graphviz
 import numpy as np
 
+from .checks import check_bool
 from .tensor import Tensor
 
 __all__ = ["DEFAULT_MAX_NODES", "FORMATS", "GraphvizNotFoundError", "draw_graph", "render"]
@@ -97,16 +98,10 @@ def _check_root(root) -> None:
         )
 
 
-def _check_bool(value, arg: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{arg} must be True or False; got {value!r}")
-    return bool(value)
-
-
 def _check_options(show_shapes, show_grads, rankdir, max_nodes, legend):
-    show_shapes = _check_bool(show_shapes, "show_shapes")
-    show_grads = _check_bool(show_grads, "show_grads")
-    legend = _check_bool(legend, "legend")
+    show_shapes = check_bool(show_shapes, "show_shapes")
+    show_grads = check_bool(show_grads, "show_grads")
+    legend = check_bool(legend, "legend")
     if not isinstance(rankdir, str):
         raise TypeError(f"rankdir must be one of {', '.join(map(repr, RANKDIRS))}; got "
                         f"{rankdir!r}")

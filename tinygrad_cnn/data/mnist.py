@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_bool
 from . import download as _download
 from .idx import _check_path, read_idx, write_idx
 
@@ -301,9 +302,7 @@ def load_mnist(name: str = "mnist", data_dir=None, download: bool = True, *,
             does not fall back to ``"mnist-5k"`` by itself.
     """
     name, data_dir = _check_name(name), _check_data_dir(data_dir)
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be True or False; got {download!r} "
-                        f"({type(download).__name__})")
+    download = check_bool(download, "download")
     if name == "mnist-5k":
         return _load_mnist_5k()
     files, searched = _search(name, data_dir)

@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from ..checks import check_bool
 from ..function import layer_scope
 from ..tensor import Tensor
 from . import activations, initializers
@@ -87,9 +88,7 @@ class Layer:
                            bias_initializer) -> None:
         """The arguments that layers with a kernel and a bias (Conv2D, Dense) share."""
         self.activation, self.activation_name = activations.get(activation)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"use_bias must be True or False; got {use_bias!r}")
-        self.use_bias = use_bias
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel = self.bias = None

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 
+from ..checks import check_bool
 from ..tensor import Tensor
 from .layer import Layer
 
@@ -128,6 +129,7 @@ class Sequential:
         With ``explain=True`` each row is followed by the formulas behind its numbers.
         """
         self._require_built("summary()")
+        explain = check_bool(explain, "explain")
         if print_fn is not None and not callable(print_fn):
             raise TypeError(f"print_fn must be a callable such as print, or None; got "
                             f"{type(print_fn).__name__} {print_fn!r:.60}")

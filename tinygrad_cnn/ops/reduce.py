@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..checks import check_bool
 from ..function import Function
 
 
@@ -36,7 +37,7 @@ class Sum(Function):
 
     def __init__(self, axis, keepdims: bool, ndim: int):
         self.axes = normalize_axis(axis, ndim)
-        self.keepdims = bool(keepdims)
+        self.keepdims = check_bool(keepdims, "keepdims")
         self.over_all = len(self.axes) == ndim  # label just "sum", not "sum axis=(0, 1)"
 
     def describe(self):
