@@ -101,6 +101,11 @@ CATALOGUE = {
                             r"object"),
     "Tensor requires_grad=1": (lambda tmp: Tensor([1.0], requires_grad=1), TypeError,
                                r"requires_grad must be True or False; got 1"),
+    # ----------------------------------------------------- empty inputs
+    "global_avg_pool2d of a 0×4 image": (lambda tmp: F.global_avg_pool2d(t(1, 0, 4, 2)),
+                                         ValueError, r"global_avg_pool2d: x has height 0"),
+    "cross_entropy of an empty batch": (lambda tmp: F.cross_entropy(t(0, 3), np.zeros(0, int)),
+                                        ValueError, r"cross_entropy: the batch is empty"),
     # ----------------------------------------------------- flags take only True/False
     "sum keepdims='yes'": (lambda tmp: t(2, 3).sum(keepdims="yes"), TypeError,
                            r"keepdims must be True or False; got 'yes'"),

@@ -52,17 +52,24 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     return pool_ops.AvgPool2D(pool_size, strides, padding).apply(_tensor(x, "x"))
 
 
+def _check_global_pool_input(shape, op_name: str) -> None:
+    pool_ops.check_nhwc(shape, op_name)
+    if shape[1] == 0 or shape[2] == 0:
+        raise ValueError(f"{op_name}: x has height {shape[1]} and width {shape[2]}; pooling "
+                         f"over an empty image is undefined (shape {shape})")
+
+
 def global_avg_pool2d(x) -> Tensor:
     """(N, H, W, C) → (N, C) by averaging over H and W."""
     x = _tensor(x, "x")
-    pool_ops.check_nhwc(x.shape, "global_avg_pool2d")
+    _check_global_pool_input(x.shape, "global_avg_pool2d")
     return x.mean(axis=(1, 2))
 
 
 def global_max_pool2d(x) -> Tensor:
     """(N, H, W, C) → (N, C) by the maximum over H and W."""
     x = _tensor(x, "x")
-    pool_ops.check_nhwc(x.shape, "global_max_pool2d")
+    _check_global_pool_input(x.shape, "global_max_pool2d")
     return x.max(axis=(1, 2))
 
 

@@ -80,6 +80,9 @@ class CrossEntropy(Function):
         if classes == 0:
             raise ValueError(f"cross_entropy: logits must have at least one class column; got "
                              f"shape {logits.shape}")
+        if n == 0:
+            raise ValueError(f"cross_entropy: the batch is empty (logits shape {logits.shape}); "
+                             f"the mean loss needs at least one example")
         check_labels(self.labels, n, classes)
         log_p = _log_softmax(logits, 1)
         self.save_for_backward(log_p)
