@@ -20,6 +20,9 @@ class Softmax(Function):
     def __init__(self, axis: int, ndim: int):
         if isinstance(axis, (tuple, list)):
             raise TypeError(f"{self.name} axis must be one int; got {axis!r}")
+        if ndim == 0:
+            raise ValueError(f"{self.name} needs a tensor with at least one axis; got a 0-d "
+                             f"tensor")
         (self.axis,) = normalize_axis(axis, ndim)
 
     def forward(self, a):

@@ -17,12 +17,14 @@ def normalize_axis(axis, ndim: int, arg: str = "axis") -> tuple:
     for a in items:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
             raise TypeError(f"{arg} must be None, an int or a tuple of ints; got {axis!r}")
-        if not -ndim <= a < max(ndim, 1):
+        if ndim == 0:
+            raise ValueError(f"{arg}={axis!r}: a 0-d tensor has no axes; use {arg}=None")
+        if not -ndim <= a < ndim:
             raise ValueError(
                 f"{arg}={axis!r} is out of range for a tensor with {ndim} dimensions "
                 f"(accepted: {-ndim}..{ndim - 1})"
             )
-        result.append(int(a) % max(ndim, 1))
+        result.append(int(a) % ndim)
     if len(set(result)) != len(result):
         raise ValueError(f"{arg}={axis!r} repeats an axis")
     return tuple(sorted(result))
