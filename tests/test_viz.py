@@ -10,16 +10,21 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import Tensor, viz
+from tinygrad_cnn import Tensor, nn, viz
 from tinygrad_cnn.function import layer_scope
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import train_mnist  # noqa: E402
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` not installed (CI installs it)")
@@ -285,26 +290,6 @@ def test_a_parameter_shared_by_two_layers_stays_outside_both():
     assert dot.cluster_of(dot.find("shared (2, 2) float32")) is None
 
 
-try:
-    from tinygrad_cnn import nn
-except ImportError:  # the layers are written separately; only these tests wait for them
-    nn = None
-HAS_NN = nn is not None and hasattr(nn, "Sequential") and hasattr(nn, "Dense")
-needs_nn = pytest.mark.skipif(not HAS_NN, reason="tinygrad_cnn.nn layers not available yet")
-
-
-def _conv_available() -> bool:
-    if not HAS_NN or not hasattr(nn, "Conv2D"):
-        return False
-    try:
-        tc.functional.conv2d(np.zeros((1, 3, 3, 1), np.float32), np.zeros((2, 2, 1, 1),
-                                                                         np.float32))
-    except NotImplementedError:
-        return False
-    return True
-
-
-@needs_nn
 def test_real_layers_become_clusters_with_named_parameters():
     tc.manual_seed(0)
     model = nn.Sequential([nn.Dense(4, activation="relu", input_shape=(2, 3)), nn.Flatten(),
@@ -326,18 +311,9 @@ def test_real_layers_become_clusters_with_named_parameters():
     # not show up: nothing there requires grad
 
 
-@pytest.mark.skipif(not _conv_available(), reason="conv2d op / nn.Conv2D not available yet")
 def test_simple_mnist_convnet_graph_reads_layer_by_layer():
     tc.manual_seed(0)
-    model = nn.Sequential([
-        nn.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
-        nn.MaxPooling2D(2),
-        nn.Conv2D(64, 3, activation="relu"),
-        nn.MaxPooling2D(2),
-        nn.Flatten(),
-        nn.Dropout(0.5),
-        nn.Dense(10),
-    ])
+    model = train_mnist.MODELS["simple"]()
     images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
     loss = tc.functional.cross_entropy(model(Tensor(images)), np.array([3, 7]))
     loss.backward(retain_graph=True)
