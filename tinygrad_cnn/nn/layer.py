@@ -22,6 +22,15 @@ def _snake_case(class_name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def as_input(x, who: str) -> Tensor:
+    """What layers and models are called on: a Tensor, or an ndarray wrapped in one."""
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who} must be called on a Tensor or ndarray; got {type(x).__name__}")
+    return x
+
+
 def _check_shape(input_shape, arg: str = "input_shape") -> tuple:
     if not isinstance(input_shape, (tuple, list)) or not all(
         isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
@@ -127,11 +136,7 @@ class Layer:
 
     # ---------------------------------------------------------------- calling
     def __call__(self, x) -> Tensor:
-        if isinstance(x, np.ndarray):
-            x = Tensor(x)
-        if not isinstance(x, Tensor):
-            raise TypeError(f"layer '{self.name}' must be called on a Tensor or ndarray; got "
-                            f"{type(x).__name__}")
+        x = as_input(x, f"layer '{self.name}'")
         if x.ndim < 1:
             raise ValueError(f"layer '{self.name}' needs a batch axis; got a scalar")
         if not self.built:

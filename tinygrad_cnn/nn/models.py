@@ -10,7 +10,7 @@ import numpy as np
 
 from ..checks import check_bool
 from ..tensor import Tensor
-from .layer import Layer
+from .layer import Layer, as_input
 
 
 class Sequential:
@@ -70,11 +70,7 @@ class Sequential:
 
     # ----------------------------------------------------------------- running
     def __call__(self, x) -> Tensor:
-        if isinstance(x, np.ndarray):
-            x = Tensor(x)
-        if not isinstance(x, Tensor):
-            raise TypeError(f"the model must be called on a Tensor or ndarray; got "
-                            f"{type(x).__name__}")
+        x = as_input(x, "the model")
         if not self.layers:
             raise ValueError("the model has no layers; add some with model.add(layer)")
         for layer in self.layers:
