@@ -21,28 +21,10 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import Tensor, data, nn
+from tinygrad_cnn import Tensor, data, zoo
 from tinygrad_cnn import functional as F
 
-MODELS = {
-    # Keras' "simple MNIST convnet": 34,826 parameters.
-    "simple": lambda: nn.Sequential([
-        nn.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
-        nn.MaxPooling2D(2),
-        nn.Conv2D(64, 3, activation="relu"),
-        nn.MaxPooling2D(2),
-        nn.Flatten(),
-        nn.Dropout(0.5),
-        nn.Dense(10),
-    ]),
-    # The network the project grew from: 'same' keeps 28×28, pooling halves it.
-    "seed": lambda: nn.Sequential([
-        nn.Conv2D(10, 3, padding="same", activation="relu", input_shape=(28, 28, 1)),
-        nn.MaxPooling2D(2),
-        nn.Flatten(),
-        nn.Dense(10),
-    ]),
-}
+MODELS = zoo.MODELS
 
 
 class TrainingStopped(Exception):
