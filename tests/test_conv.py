@@ -11,7 +11,7 @@ import pytest
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn import functional as F
-from tinygrad_cnn.ops.conv import Conv2D
+from tinygrad_cnn.ops.conv import Conv2DOp
 
 import reference as ref
 
@@ -174,7 +174,7 @@ def test_no_grad_records_nothing():
     (dict(padding=((0, 1), (1, 0))), "conv2d 3×3 s1 pad (0,1)×(1,0)"),
 ])
 def test_describe_labels_graph_nodes(kwargs, label):
-    op = Conv2D(**{"strides": 1, "padding": "valid", "dilation_rate": 1, **kwargs})
+    op = Conv2DOp(**{"strides": 1, "padding": "valid", "dilation_rate": 1, **kwargs})
     op.forward(np.zeros((1, 6, 6, 1)), np.zeros((3, 3, 1, 2)))
     assert op.describe() == label
     out = F.conv2d(Tensor(np.zeros((1, 6, 6, 1)), requires_grad=True),

@@ -13,7 +13,7 @@ import pytest
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn import functional as F
-from tinygrad_cnn.ops.pool import AvgPool2D, MaxPool2D
+from tinygrad_cnn.ops.pool import AvgPool2DOp, MaxPool2DOp
 
 import reference as ref
 
@@ -168,9 +168,9 @@ def test_non_contiguous_input_and_gradient(pool):
 
 
 @pytest.mark.parametrize("op, kwargs, label", [
-    (MaxPool2D, dict(pool_size=2), "max_pool2d 2×2 s2 valid"),
-    (MaxPool2D, dict(pool_size=3, strides=1, padding="SAME"), "max_pool2d 3×3 s1 same"),
-    (AvgPool2D, dict(pool_size=(2, 3), strides=(1, 2)), "avg_pool2d 2×3 s1×2 valid"),
+    (MaxPool2DOp, dict(pool_size=2), "max_pool2d 2×2 s2 valid"),
+    (MaxPool2DOp, dict(pool_size=3, strides=1, padding="SAME"), "max_pool2d 3×3 s1 same"),
+    (AvgPool2DOp, dict(pool_size=(2, 3), strides=(1, 2)), "avg_pool2d 2×3 s1×2 valid"),
 ])
 def test_describe_labels_graph_nodes(op, kwargs, label):
     assert op(**kwargs).describe() == label

@@ -1,16 +1,18 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
-from . import functional, losses, nn, optim, viz
-from .function import no_grad
+from . import data, functional, losses, nn, optim, viz, zoo
+from .function import Function, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
 from .shapes import conv_output_shape
 from .tensor import Tensor
 
 __all__ = [
+    "Function",
     "GradcheckError",
     "Tensor",
     "conv_output_shape",
+    "data",
     "functional",
     "gradcheck",
     "losses",
@@ -19,6 +21,7 @@ __all__ = [
     "no_grad",
     "optim",
     "viz",
+    "zoo",
 ]
 
 __version__ = "0.1.0"

@@ -1,9 +1,19 @@
-"""The one way to define a differentiable op.
+"""The one way to define a differentiable op: a small ``Function`` subclass.
 
-An op is a small ``Function`` subclass: hyper-parameters go to ``__init__`` (and are
-validated there), ``forward`` and ``backward`` work on raw ndarrays, and whatever backward
-needs is kept with ``save_for_backward``. ``apply`` wraps the arrays in Tensors and records
-the node in the graph only when an input requires grad and grad mode is on.
+An op has three steps, each a method on ndarrays:
+
+- ``check(*arrays)`` validates the inputs (ranks, dtypes, shapes agreeing) before any
+  arithmetic, so a bad call gets a clear ``ValueError`` instead of a numpy traceback from
+  deep inside (Chainer's ``check_type_forward``). Hyper-parameters are validated once, in
+  ``__init__``.
+- ``forward(*arrays)`` computes the output and keeps what backward needs with
+  ``save_for_backward``.
+- ``backward(grad)`` returns one gradient per input (``None`` where none is needed).
+
+``apply(*tensors)`` runs the three and records the node in the graph when an input
+requires grad and grad mode is on. This module never imports ``tensor.py``: an op's output
+is made by the class of its inputs (always Tensors), so imports flow one way,
+function/ops → tensor → functional → nn.
 """
 
 from __future__ import annotations
@@ -14,7 +24,6 @@ import numpy as np
 
 _grad_enabled = True
 _layer_scope: list = []  # the layers being called, innermost last (for viz clusters)
-_Tensor = None  # tensor.Tensor, bound on the first apply()
 
 
 @contextlib.contextmanager
@@ -26,10 +35,6 @@ def no_grad():
         yield
     finally:
         _grad_enabled = previous
-
-
-def is_grad_enabled() -> bool:
-    return _grad_enabled
 
 
 @contextlib.contextmanager
@@ -57,6 +62,9 @@ class Function:
     layer = None  # the layer whose call created this node, if any
     needs_input_grad: tuple = ()
 
+    def check(self, *arrays: np.ndarray) -> None:
+        """Raise ValueError/TypeError for inputs ``forward`` cannot take (default: accept)."""
+
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -75,15 +83,17 @@ class Function:
         return self.name
 
     def apply(self, *inputs):
-        global _Tensor
-        if _Tensor is None:  # imported on first use: tensor.py imports this module
-            from .tensor import Tensor as _Tensor
-
-        tensors = [x if isinstance(x, _Tensor) else _Tensor(x) for x in inputs]
-        out = _Tensor._from_op(self.forward(*[t.data for t in tensors]))
-        needs = tuple([t.requires_grad for t in tensors]) if _grad_enabled else ()
+        """Run the op on Tensors; the output is recorded when an input requires grad."""
+        for i, t in enumerate(inputs):
+            if not hasattr(t, "_ctx"):
+                raise TypeError(f"{self.name}.apply takes Tensors; input {i} is "
+                                f"{type(t).__name__}. Wrap arrays with tc.Tensor(...) first")
+        arrays = [t.data for t in inputs]
+        self.check(*arrays)
+        out = type(inputs[0])._from_op(self.forward(*arrays))
+        needs = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
         if True in needs:
-            self.parents = tuple(tensors)
+            self.parents = tuple(inputs)
             self.needs_input_grad = needs
             if _layer_scope:
                 self.layer = _layer_scope[-1]

@@ -1,17 +1,21 @@
-"""Lowercase functional ops: the one door that layers and users go through."""
+"""Every differentiable op as a lowercase function: the door layers and users go through.
+
+``F.exp(x)`` and ``x.exp()`` run the same op class (``ops.elementwise.ExpOp``); the
+Tensor methods and operators are one-line calls to those classes, and the functions here
+accept ndarrays as well as Tensors. Ops that only make sense on images (conv, pooling)
+and losses live here alone.
+"""
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 from . import rng
-from .checks import check_bool
-from .ops import elementwise as ew
-from .ops import loss as loss_ops
-from .ops import pool as pool_ops
-from .ops.conv import Conv2D
+from .checks import check_bool, check_nhwc, check_number
+from .ops.conv import Conv2DOp
+from .ops.elementwise import DropoutOp
+from .ops.loss import CrossEntropyOp
+from .ops.pool import AvgPool2DOp, MaxPool2DOp
 from .tensor import Tensor
 
 
@@ -39,21 +43,21 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) ->
     inputs = [_tensor(x, "x"), _tensor(kernel, "kernel")]
     if bias is not None:
         inputs.append(_tensor(bias, "bias"))
-    return Conv2D(strides, padding, dilation_rate).apply(*inputs)
+    return Conv2DOp(strides, padding, dilation_rate).apply(*inputs)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     """Max over pool_size windows; 'same' pads with −inf. strides default to pool_size."""
-    return pool_ops.MaxPool2D(pool_size, strides, padding).apply(_tensor(x, "x"))
+    return MaxPool2DOp(pool_size, strides, padding).apply(_tensor(x, "x"))
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     """Mean over pool_size windows; with 'same' only the real (unpadded) elements count."""
-    return pool_ops.AvgPool2D(pool_size, strides, padding).apply(_tensor(x, "x"))
+    return AvgPool2DOp(pool_size, strides, padding).apply(_tensor(x, "x"))
 
 
 def _check_global_pool_input(shape, op_name: str) -> None:
-    pool_ops.check_nhwc(shape, op_name)
+    check_nhwc(shape, op_name)
     if shape[1] == 0 or shape[2] == 0:
         raise ValueError(f"{op_name}: x has height {shape[1]} and width {shape[2]}; pooling "
                          f"over an empty image is undefined (shape {shape})")
@@ -73,6 +77,47 @@ def global_max_pool2d(x) -> Tensor:
     return x.max(axis=(1, 2))
 
 
+# ------------------------------------------------------------------ elementwise
+def add(a, b) -> Tensor:
+    return _tensor(a, "a") + b
+
+
+def sub(a, b) -> Tensor:
+    return _tensor(a, "a") - b
+
+
+def mul(a, b) -> Tensor:
+    return _tensor(a, "a") * b
+
+
+def div(a, b) -> Tensor:
+    return _tensor(a, "a") / b
+
+
+def pow(a, b) -> Tensor:  # noqa: A001 (the op's name, as in numpy and torch)
+    return _tensor(a, "a") ** b
+
+
+def neg(x) -> Tensor:
+    return -_tensor(x, "x")
+
+
+def exp(x) -> Tensor:
+    return _tensor(x, "x").exp()
+
+
+def log(x) -> Tensor:
+    return _tensor(x, "x").log()
+
+
+def sqrt(x) -> Tensor:
+    return _tensor(x, "x").sqrt()
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    return _tensor(x, "x").abs()
+
+
 def relu(x) -> Tensor:
     return _tensor(x, "x").relu()
 
@@ -85,18 +130,62 @@ def tanh(x) -> Tensor:
     return _tensor(x, "x").tanh()
 
 
-def softmax(x, axis: int = -1) -> Tensor:
+def astype(x, dtype) -> Tensor:
+    return _tensor(x, "x").astype(dtype)
+
+
+# ------------------------------------------------------------- reductions, matmul
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _tensor(x, "x").sum(axis, keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _tensor(x, "x").mean(axis, keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _tensor(x, "x").max(axis, keepdims)
+
+
+def matmul(a, b) -> Tensor:
+    return _tensor(a, "a") @ b
+
+
+# ------------------------------------------------------------------- movement
+def reshape(x, *shape) -> Tensor:
+    return _tensor(x, "x").reshape(*shape)
+
+
+def transpose(x, *axes) -> Tensor:
+    return _tensor(x, "x").transpose(*axes)
+
+
+def flatten(x, start_axis: int = 1) -> Tensor:
+    return _tensor(x, "x").flatten(start_axis)
+
+
+def pad(x, pad_width) -> Tensor:
+    return _tensor(x, "x").pad(pad_width)
+
+
+def getitem(x, index) -> Tensor:
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays."""
+    return _tensor(x, "x")[index]
+
+
+# ---------------------------------------------------------- softmax and losses
+def softmax(x, axis=-1) -> Tensor:
     return _tensor(x, "x").softmax(axis)
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
+def log_softmax(x, axis=-1) -> Tensor:
     return _tensor(x, "x").log_softmax(axis)
 
 
 def cross_entropy(logits, labels) -> Tensor:
     """Mean cross-entropy of logits (N, classes) against int class ids (N,)."""
     labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
-    return loss_ops.CrossEntropy(labels).apply(_tensor(logits, "logits"))
+    return CrossEntropyOp(labels).apply(_tensor(logits, "logits"))
 
 
 def mse(pred, target) -> Tensor:
@@ -117,10 +206,8 @@ def mse(pred, target) -> Tensor:
 
 def dropout(x, rate: float, training: bool = True) -> Tensor:
     """Zero each element with probability ``rate`` and scale the rest by 1/(1 − rate)."""
-    if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
-            or not 0 <= rate < 1):
-        raise ValueError(f"dropout rate must be a number in [0, 1); got {rate!r}")
+    rate = check_number(rate, "dropout rate", 0, 1)
     x = _tensor(x, "x")
     if not check_bool(training, "training") or rate == 0:
         return x
-    return ew.Dropout(float(rate), rng.generator()).apply(x)
+    return DropoutOp(rate, rng.generator()).apply(x)

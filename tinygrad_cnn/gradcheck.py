@@ -8,11 +8,9 @@ checked, so keep the inputs small.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
+from .checks import check_int, check_number
 from .function import no_grad
 from .tensor import Tensor
 
@@ -68,18 +66,10 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                     f"the same memory, so the numeric gradient would be wrong; pass copies "
                     f"(e.g. Tensor(x.copy(), requires_grad=True))"
                 )
-    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        bound = "> 0" if name == "eps" else ">= 0"
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"gradcheck: {name} must be a finite number {bound}; got "
-                            f"{type(value).__name__} {value!r:.60}")
-        if not math.isfinite(value) or value < 0 or (name == "eps" and value == 0):
-            raise ValueError(f"gradcheck: {name} must be a finite number {bound}; got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"gradcheck: seed must be a non-negative int; got "
-                        f"{type(seed).__name__} {seed!r:.60}")
-    if seed < 0:
-        raise ValueError(f"gradcheck: seed must be a non-negative int; got {seed!r}")
+    check_number(eps, "gradcheck: eps", 0, low_inclusive=False)
+    check_number(atol, "gradcheck: atol", 0)
+    check_number(rtol, "gradcheck: rtol", 0)
+    check_int(seed, "gradcheck: seed", 0)
 
     saved_grads = [t.grad for t in inputs]
     for t in inputs:

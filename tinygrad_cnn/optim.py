@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
-from .checks import check_bool
+from .checks import check_bool, check_number
 from .tensor import Tensor
-
-
-def _check_number(value, arg: str, low: float, high: float = math.inf,
-                  low_inclusive: bool = True) -> float:
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and math.isfinite(value) and (value >= low if low_inclusive else value > low)
-          and value < high)
-    if not ok:
-        bound = f"{'>=' if low_inclusive else '>'} {low:g}" + (
-            f" and < {high:g}" if math.isfinite(high) else "")
-        raise ValueError(f"{arg} must be a finite number {bound}; got {value!r}")
-    return float(value)
 
 
 class Optimizer:
@@ -46,7 +31,7 @@ class Optimizer:
                 raise ValueError(f"params[{i}] ({p.name or 'unnamed'}) has requires_grad=False; "
                                  f"an optimizer only updates trainable tensors")
         self.params = params
-        self.lr = _check_number(lr, "lr", 0, low_inclusive=False)
+        self.lr = check_number(lr, "lr", 0, low_inclusive=False)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -71,8 +56,8 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.momentum = _check_number(momentum, "momentum", 0)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", 0)
+        self.momentum = check_number(momentum, "momentum", 0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
         nesterov = check_bool(nesterov, "nesterov")
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
@@ -99,10 +84,10 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1); got {betas!r}")
-        self.betas = (_check_number(betas[0], "betas[0]", 0, 1),
-                      _check_number(betas[1], "betas[1]", 0, 1))
-        self.eps = _check_number(eps, "eps", 0)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", 0)
+        self.betas = (check_number(betas[0], "betas[0]", 0, 1),
+                      check_number(betas[1], "betas[1]", 0, 1))
+        self.eps = check_number(eps, "eps", 0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         self.steps = [0] * len(self.params)

@@ -10,11 +10,26 @@ import numpy as np
 
 from . import function
 from .checks import check_bool
-from .ops import elementwise as ew
-from .ops import loss as loss_ops
-from .ops import matmul as mm
-from .ops import movement as mv
-from .ops import reduce as rd
+from .ops.elementwise import (
+    AbsOp,
+    AddOp,
+    AsTypeOp,
+    DivOp,
+    ExpOp,
+    LogOp,
+    MulOp,
+    NegOp,
+    PowOp,
+    ReLUOp,
+    SigmoidOp,
+    SqrtOp,
+    SubOp,
+    TanhOp,
+)
+from .ops.loss import LogSoftmaxOp, SoftmaxOp
+from .ops.matmul import MatMulOp
+from .ops.movement import GetItemOp, PadOp, ReshapeOp, TransposeOp, flattened_shape
+from .ops.reduce import MaxOp, MeanOp, SumOp
 
 _creation_counter = itertools.count()
 _creation_order = operator.attrgetter("_id")
@@ -77,6 +92,13 @@ def _binary(op, a: Tensor, b: Tensor) -> Tensor:
     except ValueError:
         _check_broadcast(op.name, a.shape, b.shape)
         raise
+
+
+def _index_arrays(index):
+    """Tensors inside an index become their arrays (ops see ndarrays only)."""
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index.data if isinstance(index, Tensor) else index
 
 
 class Tensor:
@@ -277,43 +299,43 @@ class Tensor:
             raise _operand_error(other) from None
 
     def __add__(self, other):
-        return _binary(ew.Add(), self, self._operand(other))
+        return _binary(AddOp(), self, self._operand(other))
 
     def __radd__(self, other):
-        return _binary(ew.Add(), self._operand(other), self)
+        return _binary(AddOp(), self._operand(other), self)
 
     def __sub__(self, other):
-        return _binary(ew.Sub(), self, self._operand(other))
+        return _binary(SubOp(), self, self._operand(other))
 
     def __rsub__(self, other):
-        return _binary(ew.Sub(), self._operand(other), self)
+        return _binary(SubOp(), self._operand(other), self)
 
     def __mul__(self, other):
-        return _binary(ew.Mul(), self, self._operand(other))
+        return _binary(MulOp(), self, self._operand(other))
 
     def __rmul__(self, other):
-        return _binary(ew.Mul(), self._operand(other), self)
+        return _binary(MulOp(), self._operand(other), self)
 
     def __truediv__(self, other):
-        return _binary(ew.Div(), self, self._operand(other))
+        return _binary(DivOp(), self, self._operand(other))
 
     def __rtruediv__(self, other):
-        return _binary(ew.Div(), self._operand(other), self)
+        return _binary(DivOp(), self._operand(other), self)
 
     def __pow__(self, other):
-        return _binary(ew.Pow(), self, self._operand(other))
+        return _binary(PowOp(), self, self._operand(other))
 
     def __rpow__(self, other):
-        return _binary(ew.Pow(), self._operand(other), self)
+        return _binary(PowOp(), self._operand(other), self)
 
     def __matmul__(self, other):
-        return mm.MatMul().apply(self, self._operand(other))
+        return MatMulOp().apply(self, self._operand(other))
 
     def __rmatmul__(self, other):
-        return mm.MatMul().apply(self._operand(other), self)
+        return MatMulOp().apply(self._operand(other), self)
 
     def __neg__(self):
-        return ew.Neg().apply(self)
+        return NegOp().apply(self)
 
     def __pos__(self):
         return self
@@ -353,52 +375,59 @@ class Tensor:
 
     # --------------------------------------------------------------------- methods
     def exp(self):
-        return ew.Exp().apply(self)
+        return ExpOp().apply(self)
 
     def log(self):
-        return ew.Log().apply(self)
+        return LogOp().apply(self)
 
     def sqrt(self):
-        return ew.Sqrt().apply(self)
+        return SqrtOp().apply(self)
 
     def abs(self):
-        return ew.Abs().apply(self)
+        return AbsOp().apply(self)
 
     def relu(self):
-        return ew.ReLU().apply(self)
+        return ReLUOp().apply(self)
 
     def sigmoid(self):
-        return ew.Sigmoid().apply(self)
+        return SigmoidOp().apply(self)
 
     def tanh(self):
-        return ew.Tanh().apply(self)
+        return TanhOp().apply(self)
 
     def sum(self, axis=None, keepdims: bool = False):
-        return rd.Sum(axis, keepdims, self.ndim).apply(self)
+        return SumOp(axis, keepdims, self.ndim).apply(self)
 
     def mean(self, axis=None, keepdims: bool = False):
-        return rd.Mean(axis, keepdims, self.ndim).apply(self)
+        return MeanOp(axis, keepdims, self.ndim).apply(self)
 
     def max(self, axis=None, keepdims: bool = False):
-        return rd.Max(axis, keepdims, self.ndim).apply(self)
+        return MaxOp(axis, keepdims, self.ndim).apply(self)
 
     def reshape(self, *shape):
-        return mv.Reshape(shape, self.shape).apply(self)
+        return ReshapeOp(shape, self.shape).apply(self)
 
     def transpose(self, *axes):
-        return mv.Transpose(axes, self.ndim).apply(self)
+        return TransposeOp(axes, self.ndim).apply(self)
 
     def flatten(self, start_axis: int = 1):
-        return mv.Reshape(mv.flattened_shape(self.shape, start_axis), self.shape).apply(self)
+        return ReshapeOp(flattened_shape(self.shape, start_axis), self.shape).apply(self)
 
     def pad(self, pad_width):
-        return mv.Pad(pad_width, self.ndim).apply(self)
+        return PadOp(pad_width, self.ndim).apply(self)
 
     def __getitem__(self, index):
-        return mv.GetItem(index, self.shape).apply(self)
+        return GetItemOp(_index_arrays(index), self.shape).apply(self)
 
-    def softmax(self, axis: int = -1):
-        return loss_ops.Softmax(axis, self.ndim).apply(self)
+    def astype(self, dtype):
+        """A copy in another dtype; between float dtypes the gradient flows through."""
+        op = AsTypeOp(dtype)
+        if op.dtype.kind != "f" or self.dtype.kind != "f":  # ints and bools carry no gradient
+            return Tensor._from_op(self.data.astype(op.dtype))
+        return op.apply(self)
 
-    def log_softmax(self, axis: int = -1):
-        return loss_ops.LogSoftmax(axis, self.ndim).apply(self)
+    def softmax(self, axis=-1):
+        return SoftmaxOp(axis, self.ndim).apply(self)
+
+    def log_softmax(self, axis=-1):
+        return LogSoftmaxOp(axis, self.ndim).apply(self)

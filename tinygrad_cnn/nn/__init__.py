@@ -3,14 +3,14 @@
 from . import initializers
 from .conv import Conv2D
 from .core import Activation, Dense, Dropout, Flatten, ReLU
-from .layer import Layer
-from .models import Sequential
+from .layer import InputSpec, Layer
 from .pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from .sequential import Sequential
 
 __all__ = [
     "Activation",
@@ -21,6 +21,7 @@ __all__ = [
     "Flatten",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling2D",
+    "InputSpec",
     "Layer",
     "MaxPooling2D",
     "ReLU",

@@ -12,12 +12,12 @@ ACTIVATIONS = {
 
 
 def get(activation):
-    """(function or None, display name) for an ``activation`` argument."""
+    """The function for an ``activation`` argument (None for 'linear')."""
     if activation is None:
-        return None, "linear"
+        return None
     if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
-        return ACTIVATIONS[activation.lower()], activation.lower()
+        return ACTIVATIONS[activation.lower()]
     if callable(activation):
-        return activation, getattr(activation, "__name__", type(activation).__name__)
+        return activation
     raise ValueError(f"activation must be None, one of {sorted(ACTIVATIONS)} or a callable; "
                      f"got {activation!r}")

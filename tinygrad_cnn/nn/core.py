@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import functional as F
+from ..checks import check_int, check_number
 from . import activations
-from .layer import Layer
+from .kernel_bias import KernelBiasMixin
+from .layer import InputSpec, Layer
 
 
-class Dense(Layer):
+class Dense(KernelBiasMixin, Layer):
     """Fully connected layer: ``activation(x @ kernel + bias)``, kernel (in, out).
+
+    On inputs with more than one axis it acts on the last axis at every position, as in
+    Keras.
 
     Args:
         units: number of outputs.
@@ -21,36 +24,20 @@ class Dense(Layer):
         kernel_initializer: 'glorot_uniform' (default), 'he_normal', … or f(shape, dtype).
     """
 
+    input_spec = InputSpec(min_rank=1, axes_label="features", size_label="input features",
+                           hint="add a Flatten layer before it?")
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  input_shape=None, name=None, dtype="float32"):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
-            raise ValueError(f"units must be a positive int (the number of outputs); got "
-                             f"{units!r}")
-        self.units = int(units)
-        self.set_weight_options(activation, use_bias, kernel_initializer, bias_initializer)
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+        self.units = check_int(units, "units", 1, "the number of outputs")
+        self.init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
-
-    def check_input_shape(self, input_shape):
-        if not input_shape:
-            raise ValueError(f"layer '{self.name}' (Dense) expects inputs of shape (batch, "
-                             f"features); got a 1-D input")
-        if self.kernel is not None and input_shape[-1] != self.kernel.shape[0]:
-            hint = " (add a Flatten layer before it?)" if len(input_shape) > 1 else ""
-            raise ValueError(
-                f"layer '{self.name}' (Dense) was built for {self.kernel.shape[0]} input "
-                f"features but got an input of shape (batch, "
-                f"{', '.join(map(str, input_shape))}){hint}"
-            )
+        self.build_kernel_bias((input_shape[-1], self.units))
+        self.input_spec.sizes = {-1: input_shape[-1]}
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -59,16 +46,16 @@ class Dense(Layer):
         return int(np.prod(input_shape)) * self.units
 
     def explain(self, input_shape):
-        n_in = input_shape[-1]
-        bias = f" + {self.units}" if self.use_bias else ""
-        return [f"params = {n_in}·{self.units}{bias} = {self.count_params():,}",
-                f"MACs = {n_in}·{self.units} = {self.macs(input_shape):,}"]
+        # positions × inputs × outputs: on (6, 4) inputs a Dense(5) runs 6 times
+        factors = [*input_shape, self.units]
+        return [self.explain_params(),
+                f"MACs = {'·'.join(map(str, factors))} = {self.macs(input_shape):,}"]
 
-    def call(self, x):
+    def call(self, x, training):
         y = x @ self.kernel
         if self.bias is not None:
             y = y + self.bias
-        return y if self.activation is None else self.activation(y)
+        return self.activate(y)
 
 
 class Flatten(Layer):
@@ -80,7 +67,7 @@ class Flatten(Layer):
     def explain(self, input_shape):
         return [f"out = {'·'.join(map(str, input_shape))} = {int(np.prod(input_shape)):,}"]
 
-    def call(self, x):
+    def call(self, x, training):
         return x.flatten(1)
 
 
@@ -89,15 +76,13 @@ class Dropout(Layer):
 
     def __init__(self, rate, name=None, input_shape=None, dtype="float32"):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be a number in [0, 1); got {rate!r}")
-        self.rate = float(rate)
+        self.rate = check_number(rate, "Dropout rate", 0, 1)
 
     def explain(self, input_shape):
         return [f"drops {self.rate:.0%} of values while training; identity in eval()"]
 
-    def call(self, x):
-        return F.dropout(x, self.rate, training=self.training)
+    def call(self, x, training):
+        return F.dropout(x, self.rate, training=training)
 
 
 class Activation(Layer):
@@ -105,9 +90,9 @@ class Activation(Layer):
 
     def __init__(self, activation, name=None, input_shape=None, dtype="float32"):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
-        self.activation, self.activation_name = activations.get(activation)
+        self.activation = activations.get(activation)
 
-    def call(self, x):
+    def call(self, x, training):
         return x if self.activation is None else self.activation(x)
 
 

@@ -1,19 +1,23 @@
-"""Layer: the base every Keras-style layer stands on.
+"""Layer: the base every Keras-style layer (and ``Sequential``) stands on.
 
 A layer is built lazily: ``build(input_shape)`` creates its weights the first time it sees
-an input (or at once when ``input_shape`` is given). Shapes here never include the batch.
+an input, or as soon as it is constructed when ``input_shape=`` is given (the base class
+does that, so no layer repeats it). Shapes here never include the batch axis.
+
+What a layer accepts is declared once, as an ``InputSpec`` (Keras' idea): the rank and,
+once built, the sizes of fixed axes. ``__call__`` checks it before ``call`` runs.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..checks import check_bool
+from ..checks import check_bool, is_int
 from ..function import layer_scope
 from ..tensor import Tensor
-from . import activations, initializers
 
 
 def _snake_case(class_name: str) -> str:
@@ -31,22 +35,78 @@ def as_input(x, who: str) -> Tensor:
     return x
 
 
-def _check_shape(input_shape, arg: str = "input_shape") -> tuple:
+def check_shape(input_shape, arg: str = "input_shape") -> tuple:
+    """A shape without the batch axis: a tuple of positive ints."""
     if not isinstance(input_shape, (tuple, list)) or not all(
-        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
-        for n in input_shape
-    ):
+            is_int(n) and n > 0 for n in input_shape):
         raise ValueError(f"{arg} must be a tuple of positive ints without the batch dimension, "
                          f"e.g. (28, 28, 1); got {input_shape!r}")
     return tuple(int(n) for n in input_shape)
 
 
-class Layer:
-    """Base class: subclasses define ``call`` and, when they change the shape,
-    ``compute_output_shape``; layers with weights define ``build`` and ``macs``."""
+def _batch_shape(shape) -> str:
+    return f"(batch, {', '.join(map(str, shape))})"
 
-    input_rank: int | None = None  # expected rank without the batch axis, if fixed
-    input_axes = "..."  # what those axes are, for error messages
+
+@dataclass
+class InputSpec:
+    """What a layer accepts, batch axis excluded (Keras' ``InputSpec``).
+
+    Attributes:
+        rank: the exact rank, or None for any rank >= ``min_rank``.
+        min_rank: the least rank when ``rank`` is None.
+        axes_label: what the axes are, for messages ("height, width, channels").
+        sizes: axis → required size, filled in by ``build`` (e.g. {-1: 32} channels).
+        size_label: what the last axis counts ("input channels", "input features").
+        hint: advice added when a size does not match ("add a Flatten layer before it?").
+    """
+
+    rank: int | None = None
+    min_rank: int = 0
+    axes_label: str = "..."
+    sizes: dict[int, int] = field(default_factory=dict)
+    size_label: str = "values"
+    hint: str = ""
+
+    def check(self, layer: Layer, input_shape: tuple) -> None:
+        where = f"layer '{layer.name}' ({type(layer).__name__})"
+        if self.rank is not None and len(input_shape) != self.rank:
+            raise ValueError(f"{where} expects inputs of rank {self.rank + 1} (batch, "
+                             f"{self.axes_label}); got an input of shape "
+                             f"{_batch_shape(input_shape)}")
+        if len(input_shape) < self.min_rank:
+            raise ValueError(f"{where} expects inputs of shape (batch, {self.axes_label}); got "
+                             f"an input of shape {_batch_shape(input_shape)}")
+        for axis, size in self.sizes.items():
+            if input_shape[axis] != size:
+                hint = f" ({self.hint})" if self.hint and len(input_shape) > 1 else ""
+                raise ValueError(f"{where} was built for {size} {self.size_label} but got an "
+                                 f"input of shape {_batch_shape(input_shape)}{hint}")
+
+
+class _BuildWhenShapeKnown(type):
+    """After ``__init__`` finishes, a layer given ``input_shape=`` is built at once."""
+
+    def __call__(cls, *args, **kwargs):
+        layer = super().__call__(*args, **kwargs)
+        if layer.input_shape is not None and not layer.built:
+            layer.build(layer.input_shape)
+        return layer
+
+
+class Layer(metaclass=_BuildWhenShapeKnown):
+    """Base class. Subclasses define ``call(x, training)`` and, when they change the shape,
+    ``compute_output_shape``; layers with weights define ``build`` and ``macs``.
+
+    Args:
+        name: unique within a model; by default the snake_case class name, numbered by
+            the model (``conv2d``, ``conv2d_1``, …).
+        input_shape: shape without the batch axis; builds the layer at once.
+        dtype: the weights' float dtype.
+    """
+
+    input_spec = InputSpec()  # subclasses declare theirs; each instance gets a copy
+    kind = "layer"  # what messages call it ("model" for Sequential)
 
     def __init__(self, name: str | None = None, input_shape=None, dtype="float32"):
         if name is not None and (not isinstance(name, str) or not name):
@@ -62,10 +122,12 @@ class Layer:
         self.base_name = _snake_case(type(self).__name__)
         self._name = name or self.base_name
         self.name_given = name is not None
-        self.weights: dict[str, Tensor] = {}
-        self.training = True
-        self.input_shape = None if input_shape is None else _check_shape(input_shape)
+        self._weights: dict[str, Tensor] = {}
+        self.input_spec = InputSpec(**vars(type(self).input_spec))
+        self.input_shape = None if input_shape is None else check_shape(input_shape)
         self.built = False
+        self.model = None  # the Sequential this layer belongs to, once added
+        self._training = True
 
     # ---------------------------------------------------------------- names
     @property
@@ -75,8 +137,34 @@ class Layer:
     @name.setter
     def name(self, value: str) -> None:
         self._name = value
-        for weight_name, tensor in self.weights.items():
+        for weight_name, tensor in self._weights.items():
             tensor.name = f"{value}.{weight_name}"
+
+    # ---------------------------------------------------------------- children and mode
+    @property
+    def layers(self) -> list[Layer]:
+        """Direct sub-layers (none for a plain layer; a model's layers)."""
+        return []
+
+    @property
+    def training(self) -> bool:
+        return self._training
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        self._training = check_bool(value, "training")
+        for layer in self.layers:
+            layer.training = value
+
+    def train(self) -> Layer:
+        """Training mode: Dropout is active."""
+        self.training = True
+        return self
+
+    def eval(self) -> Layer:
+        """Inference mode: Dropout passes values through."""
+        self.training = False
+        return self
 
     # ---------------------------------------------------------------- weights
     def add_weight(self, weight_name: str, shape: tuple, initializer) -> Tensor:
@@ -90,39 +178,35 @@ class Layer:
                              f"{weight_name}; expected {tuple(shape)}")
         tensor = Tensor(values.astype(self.dtype, copy=False), requires_grad=True,
                         name=f"{self.name}.{weight_name}")
-        self.weights[weight_name] = tensor
+        self._weights[weight_name] = tensor
         return tensor
 
-    def set_weight_options(self, activation, use_bias, kernel_initializer,
-                           bias_initializer) -> None:
-        """The arguments that layers with a kernel and a bias (Conv2D, Dense) share."""
-        self.activation, self.activation_name = activations.get(activation)
-        self.use_bias = check_bool(use_bias, "use_bias")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel = self.bias = None
+    @property
+    def weights(self) -> list[Tensor]:
+        """Every weight of this layer and its sub-layers, in creation order."""
+        return list(self._weights.values()) + [w for layer in self.layers
+                                               for w in layer.weights]
+
+    def named_weights(self) -> dict[str, Tensor]:
+        """Weights keyed ``layer_name.weight_name``; a sub-model's keys get its name first."""
+        named = {f"{self.name}.{w}": t for w, t in self._weights.items()}
+        for layer in self.layers:
+            named.update({f"{self.name}.{key}": t for key, t in layer.named_weights().items()})
+        return named
+
+    def parameters(self) -> list[Tensor]:
+        return self.weights
+
+    def count_params(self) -> int:
+        return sum(t.size for t in self.weights)
 
     def build(self, input_shape: tuple) -> None:
         """Create weights for inputs of ``input_shape`` (no batch axis)."""
-        self.check_input_shape(input_shape)
+        self.input_spec.check(self, input_shape)
         self.input_shape = tuple(input_shape)
         self.built = True
 
-    def parameters(self) -> list[Tensor]:
-        return list(self.weights.values())
-
-    def count_params(self) -> int:
-        return sum(t.size for t in self.weights.values())
-
     # ---------------------------------------------------------------- shapes and cost
-    def check_input_shape(self, input_shape: tuple) -> None:
-        if self.input_rank is not None and len(input_shape) != self.input_rank:
-            raise ValueError(
-                f"layer '{self.name}' ({type(self).__name__}) expects inputs of rank "
-                f"{self.input_rank + 1} (batch, {self.input_axes}); got an input of shape "
-                f"(batch, {', '.join(map(str, input_shape))})"
-            )
-
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
@@ -135,26 +219,26 @@ class Layer:
         return []
 
     # ---------------------------------------------------------------- calling
-    def __call__(self, x) -> Tensor:
-        x = as_input(x, f"layer '{self.name}'")
+    def __call__(self, x, training: bool | None = None) -> Tensor:
+        """Run the layer; ``training`` (True/False) overrides the layer's mode for this call."""
+        x = as_input(x, f"{self.kind} '{self.name}'")
+        training = self.training if training is None else check_bool(training, "training")
         if x.ndim < 1:
             raise ValueError(f"layer '{self.name}' needs a batch axis; got a scalar")
         if not self.built:
             self.build(x.shape[1:])
         else:
-            self.check_input_shape(x.shape[1:])
-        if self.weights and x.dtype != self.dtype:
+            self.input_spec.check(self, x.shape[1:])
+        if self._weights and x.dtype != self.dtype:
             raise ValueError(
                 f"layer '{self.name}' has {self.dtype} weights but got a {x.dtype} input; cast "
-                f"the input (x.astype(np.{self.dtype})) or create the layer with "
-                f"dtype='{x.dtype}'"
+                f"the input with x.astype(np.{self.dtype})"
             )
         with layer_scope(self):
-            return self.call(x)
+            return self.call(x, training)
 
-    def call(self, x: Tensor) -> Tensor:
+    def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
-

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import shapes
-from .layer import Layer
+from .layer import InputSpec, Layer
+
+_IMAGES = InputSpec(rank=3, axes_label="height, width, channels")
 
 
 class Pooling2D(Layer):
     """Base of MaxPooling2D and AveragePooling2D; ``op`` is the functional op."""
 
-    input_rank = 3
-    input_axes = "height, width, channels"
+    input_spec = _IMAGES
     op = None
 
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None, input_shape=None,
@@ -21,8 +22,6 @@ class Pooling2D(Layer):
         self.strides = (self.pool_size if strides is None
                         else shapes.standardize_pair(strides, "strides"))
         self.padding = shapes.standardize_padding(padding, allow_explicit=False)
-        if self.input_shape is not None:
-            self.build(self.input_shape)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -38,7 +37,7 @@ class Pooling2D(Layer):
         return shapes.explain_output_hw(input_shape[:2], self.pool_size, self.strides,
                                         self.padding) + ["params = 0 (no weights)"]
 
-    def call(self, x):
+    def call(self, x, training):
         return type(self).op(x, self.pool_size, self.strides, self.padding)
 
 
@@ -55,8 +54,9 @@ class AveragePooling2D(Pooling2D):
 
 
 class GlobalPooling2D(Layer):
-    input_rank = 3
-    input_axes = "height, width, channels"
+    """Base of the global pooling layers; ``op`` is the functional op."""
+
+    input_spec = _IMAGES
     op = None
 
     def compute_output_shape(self, input_shape):
@@ -66,7 +66,7 @@ class GlobalPooling2D(Layer):
         h, w, c = input_shape
         return [f"out = ({c},): one value per channel over {h}×{w}", "params = 0 (no weights)"]
 
-    def call(self, x):
+    def call(self, x, training):
         return type(self).op(x)
 
 

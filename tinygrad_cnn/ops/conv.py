@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_float_array, check_same_dtype
 from ..function import Function
 from ..shapes import (
     resolve_pads,
@@ -32,7 +33,7 @@ from ..shapes import (
     tap_span,
     window_output_hw,
 )
-from .window import check_float, pad_hw, tap, window_label, windows
+from .window import pad_hw, tap, window_label, windows
 
 
 def im2col(xp, kernel_hw, out_hw, strides, dilation=(1, 1), ones_column=False):
@@ -62,7 +63,7 @@ def im2col(xp, kernel_hw, out_hw, strides, dilation=(1, 1), ones_column=False):
     return cols
 
 
-class Conv2D(Function):
+class Conv2DOp(Function):
     """``conv2d(x, kernel[, bias])`` with x (N, H, W, C_in), kernel (KH, KW, C_in, C_out).
 
     Args:
@@ -87,7 +88,7 @@ class Conv2D(Function):
                             self.dilation)
 
     # ------------------------------------------------------------------ checks
-    def _check(self, x, kernel, bias):
+    def check(self, x, kernel, bias=None):
         if x.ndim != 4:
             hint = (" (add the batch axis with x[None] or the channel axis with x[..., None])"
                     if x.ndim == 3 else "")
@@ -96,12 +97,9 @@ class Conv2D(Function):
         if kernel.ndim != 4:
             raise ValueError(f"conv2d: kernel must have shape (KH, KW, C_in, C_out), rank 4; "
                              f"got shape {kernel.shape} (rank {kernel.ndim})")
-        check_float(x, "x", "conv2d")
-        check_float(kernel, "kernel", "conv2d")
-        if kernel.dtype != x.dtype:
-            raise ValueError(f"conv2d: dtype mismatch: x is {x.dtype} but kernel is "
-                             f"{kernel.dtype}; convert one so both match, e.g. "
-                             f"kernel.astype(np.{x.dtype})")
+        check_float_array(x, "x", "conv2d")
+        check_float_array(kernel, "kernel", "conv2d")
+        check_same_dtype(x, kernel, "kernel", "conv2d")
         kh, kw, c_in, c_out = kernel.shape
         if kh < 1 or kw < 1:
             raise ValueError(f"conv2d: kernel height and width must be >= 1; got kernel shape "
@@ -113,17 +111,14 @@ class Conv2D(Function):
                 f"(KH, KW, C_in, C_out))"
             )
         if bias is not None:
-            check_float(bias, "bias", "conv2d")
-            if bias.dtype != x.dtype:
-                raise ValueError(f"conv2d: dtype mismatch: x is {x.dtype} but bias is "
-                                 f"{bias.dtype}; convert one so both match")
+            check_float_array(bias, "bias", "conv2d")
+            check_same_dtype(x, bias, "bias", "conv2d")
             if bias.shape != (c_out,):
                 raise ValueError(f"conv2d: bias must have shape ({c_out},), one value per output "
                                  f"channel of kernel {kernel.shape}; got shape {bias.shape}")
 
     # ----------------------------------------------------------------- forward
     def forward(self, x, kernel, bias=None):
-        self._check(x, kernel, bias)
         n, h, w, c = x.shape
         kh, kw, _, f = kernel.shape
         self.kernel_hw = (kh, kw)

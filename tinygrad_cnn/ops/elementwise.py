@@ -18,7 +18,9 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad  # a fresh array (not a view), so the engine need not copy it
 
 
-class Add(Function):
+class AddOp(Function):
+    """d(a+b)/da = 1, d(a+b)/db = 1."""
+
     name = "add"
 
     def forward(self, a, b):
@@ -30,7 +32,9 @@ class Add(Function):
         return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
 
 
-class Sub(Function):
+class SubOp(Function):
+    """d(a−b)/da = 1, d(a−b)/db = −1."""
+
     name = "sub"
 
     def forward(self, a, b):
@@ -43,7 +47,9 @@ class Sub(Function):
         return unbroadcast(grad, a_shape), (unbroadcast(-grad, b_shape) if needs_b else None)
 
 
-class Mul(Function):
+class MulOp(Function):
+    """d(a·b)/da = b, d(a·b)/db = a."""
+
     name = "mul"
 
     def forward(self, a, b):
@@ -57,7 +63,9 @@ class Mul(Function):
         return da, db
 
 
-class Div(Function):
+class DivOp(Function):
+    """d(a/b)/da = 1/b, d(a/b)/db = −a/b²."""
+
     name = "div"
 
     def forward(self, a, b):
@@ -71,7 +79,9 @@ class Div(Function):
         return da, db
 
 
-class Pow(Function):
+class PowOp(Function):
+    """d(aᵇ)/da = b·aᵇ⁻¹, d(aᵇ)/db = aᵇ·ln a (taken as 0 where a <= 0)."""
+
     name = "pow"
 
     def forward(self, a, b):
@@ -93,7 +103,9 @@ class Pow(Function):
         return da, db
 
 
-class Neg(Function):
+class NegOp(Function):
+    """d(−a)/da = −1."""
+
     name = "neg"
 
     def forward(self, a):
@@ -103,7 +115,9 @@ class Neg(Function):
         return (-grad,)
 
 
-class Exp(Function):
+class ExpOp(Function):
+    """d(eᵃ)/da = eᵃ (the saved output)."""
+
     name = "exp"
 
     def forward(self, a):
@@ -116,7 +130,9 @@ class Exp(Function):
         return (grad * out,)
 
 
-class Log(Function):
+class LogOp(Function):
+    """d(ln a)/da = 1/a."""
+
     name = "log"
 
     def forward(self, a):
@@ -128,7 +144,9 @@ class Log(Function):
         return (grad / a,)
 
 
-class Sqrt(Function):
+class SqrtOp(Function):
+    """d(√a)/da = 1/(2√a)."""
+
     name = "sqrt"
 
     def forward(self, a):
@@ -141,7 +159,9 @@ class Sqrt(Function):
         return (grad / (2 * out),)
 
 
-class Abs(Function):
+class AbsOp(Function):
+    """d|a|/da = sign(a) (0 at 0)."""
+
     name = "abs"
 
     def forward(self, a):
@@ -153,7 +173,9 @@ class Abs(Function):
         return (grad * np.sign(a),)
 
 
-class ReLU(Function):
+class ReLUOp(Function):
+    """d max(a, 0)/da = 1 where a > 0, else 0."""
+
     name = "relu"
 
     def forward(self, a):
@@ -166,7 +188,9 @@ class ReLU(Function):
         return (grad * (out > 0),)
 
 
-class Sigmoid(Function):
+class SigmoidOp(Function):
+    """dσ(a)/da = σ(a)·(1 − σ(a))."""
+
     name = "sigmoid"
 
     def forward(self, a):
@@ -181,7 +205,9 @@ class Sigmoid(Function):
         return (grad * out * (1 - out),)
 
 
-class Tanh(Function):
+class TanhOp(Function):
+    """d tanh(a)/da = 1 − tanh²(a)."""
+
     name = "tanh"
 
     def forward(self, a):
@@ -194,8 +220,11 @@ class Tanh(Function):
         return (grad * (1 - out * out),)
 
 
-class Dropout(Function):
-    """Inverted dropout: kept units are scaled by 1/(1 - rate) so eval needs no rescale."""
+class DropoutOp(Function):
+    """Inverted dropout: kept units are scaled by 1/(1 − rate) so eval needs no rescale.
+
+    d(a·mask)/da = mask (0 or 1/(1 − rate)).
+    """
 
     name = "dropout"
 
@@ -215,3 +244,30 @@ class Dropout(Function):
     def backward(self, grad):
         (mask,) = self.saved
         return (grad * mask,)
+
+
+class AsTypeOp(Function):
+    """Cast to another float dtype; d cast(a)/da = 1, cast back to a's dtype."""
+
+    name = "astype"
+
+    def __init__(self, dtype):
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"astype: dtype must be a numpy dtype such as np.float32 or "
+                            f"'float64'; got {dtype!r:.60}") from None
+        if self.dtype.kind not in "fiub":
+            raise TypeError(f"astype: dtype must be a float, integer or bool dtype; got "
+                            f"{self.dtype}")
+
+    def describe(self):
+        return f"astype {self.dtype}"
+
+    def forward(self, a):
+        self.save_for_backward(a.dtype)
+        return a.astype(self.dtype)
+
+    def backward(self, grad):
+        (dtype,) = self.saved
+        return (grad.astype(dtype),)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..checks import check_float_array
 from ..function import Function
 from .reduce import normalize_axis
 
@@ -14,16 +15,19 @@ def _log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-class Softmax(Function):
+class SoftmaxOp(Function):
+    """d softmax(a)/da · grad = s·(grad − Σ grad·s), with s the saved output."""
+
     name = "softmax"
 
-    def __init__(self, axis: int, ndim: int):
-        if isinstance(axis, (tuple, list)):
-            raise TypeError(f"{self.name} axis must be one int; got {axis!r}")
+    def __init__(self, axis, ndim: int):
         if ndim == 0:
             raise ValueError(f"{self.name} needs a tensor with at least one axis; got a 0-d "
                              f"tensor")
-        (self.axis,) = normalize_axis(axis, ndim)
+        self.axis = normalize_axis(axis, ndim)  # a tuple: softmax over several axes at once
+
+    def describe(self):
+        return self.name if len(self.axis) == 1 else f"{self.name} axis={self.axis}"
 
     def forward(self, a):
         out = np.exp(_log_softmax(a, self.axis))
@@ -35,7 +39,9 @@ class Softmax(Function):
         return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
 
 
-class LogSoftmax(Softmax):
+class LogSoftmaxOp(SoftmaxOp):
+    """d log_softmax(a)/da · grad = grad − softmax(a)·Σ grad."""
+
     name = "log_softmax"
 
     def forward(self, a):
@@ -64,21 +70,22 @@ def check_labels(labels: np.ndarray, n: int, classes: int) -> np.ndarray:
     return labels
 
 
-class CrossEntropy(Function):
-    """Mean over the batch of -log softmax(logits)[label]; labels are int class ids."""
+class CrossEntropyOp(Function):
+    """Mean over the batch of −log softmax(logits)[label]; labels are int class ids.
+
+    d loss/d logits = (softmax(logits) − onehot(labels)) / N.
+    """
 
     name = "cross_entropy"
 
     def __init__(self, labels: np.ndarray):
         self.labels = labels
 
-    def forward(self, logits):
+    def check(self, logits):
         if logits.ndim != 2:
             raise ValueError(f"cross_entropy expects logits of shape (N, classes); got "
                              f"{logits.shape}")
-        if logits.dtype.kind != "f":
-            raise ValueError(f"cross_entropy: logits must be a floating-point array; got dtype "
-                             f"{logits.dtype}. Convert it first, e.g. logits.astype(np.float32)")
+        check_float_array(logits, "logits", self.name)
         n, classes = logits.shape
         if classes == 0:
             raise ValueError(f"cross_entropy: logits must have at least one class column; got "
@@ -87,6 +94,9 @@ class CrossEntropy(Function):
             raise ValueError(f"cross_entropy: the batch is empty (logits shape {logits.shape}); "
                              f"the mean loss needs at least one example")
         check_labels(self.labels, n, classes)
+
+    def forward(self, logits):
+        n = logits.shape[0]
         log_p = _log_softmax(logits, 1)
         self.save_for_backward(log_p)
         picked = log_p[np.arange(n), self.labels]  # (N,) log-probability of each true class

@@ -6,10 +6,12 @@ from ..function import Function
 from .elementwise import unbroadcast
 
 
-class MatMul(Function):
+class MatMulOp(Function):
+    """d(a@b)/da = grad @ bᵀ, d(a@b)/db = aᵀ @ grad (batch axes summed back by unbroadcast)."""
+
     name = "matmul"
 
-    def forward(self, a, b):
+    def check(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs operands with at least 1 dimension; got shapes "
                              f"{a.shape} and {b.shape}")
@@ -21,12 +23,14 @@ class MatMul(Function):
                 f"dimension of the right operand ({k_b})"
             )
         try:
-            out = a @ b
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not "
                              f"broadcast") from None
+
+    def forward(self, a, b):
         self.save_for_backward(a, b)
-        return out
+        return a @ b
 
     def backward(self, grad):
         a, b = self.saved

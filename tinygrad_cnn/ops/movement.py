@@ -1,14 +1,9 @@
 """Ops that move or select elements: reshape, transpose, pad, indexing."""
 
-import numbers
-
 import numpy as np
 
+from ..checks import is_int as _is_int
 from ..function import Function
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def flattened_shape(shape: tuple, start_axis: int) -> tuple:
@@ -20,7 +15,9 @@ def flattened_shape(shape: tuple, start_axis: int) -> tuple:
     return shape[:start_axis] + (int(np.prod(shape[start_axis:], dtype=np.int64)),)
 
 
-class Reshape(Function):
+class ReshapeOp(Function):
+    """Moves no values: the gradient is reshaped back to the input's shape."""
+
     name = "reshape"
 
     def __init__(self, shape, in_shape: tuple):
@@ -55,7 +52,9 @@ class Reshape(Function):
         return (grad.reshape(self.saved[0]),)
 
 
-class Transpose(Function):
+class TransposeOp(Function):
+    """A permutation of axes: the gradient is permuted back by the inverse permutation."""
+
     name = "transpose"
 
     def __init__(self, axes, ndim: int):
@@ -81,7 +80,9 @@ class Transpose(Function):
         return (grad.transpose(np.argsort(self.axes)),)
 
 
-class Pad(Function):
+class PadOp(Function):
+    """Zero padding: the gradient of the input is the unpadded interior of the gradient."""
+
     name = "pad"
 
     def __init__(self, pad_width, ndim: int):
@@ -110,20 +111,20 @@ class Pad(Function):
         return (grad[index],)
 
 
-class GetItem(Function):
-    """``x[index]`` with ints, slices, None, Ellipsis and integer arrays."""
+class GetItemOp(Function):
+    """``x[index]`` with ints, slices, None, Ellipsis and integer or bool arrays.
+
+    d x[index]/dx scatters the gradient back into zeros of x's shape; elements picked
+    several times (repeated integer indices) add up.
+    """
 
     name = "getitem"
 
     def __init__(self, index, shape: tuple):
-        from ..tensor import Tensor
-
         items = index if isinstance(index, tuple) else (index,)
         cleaned = []
         self.advanced = False
         for item in items:
-            if isinstance(item, Tensor):
-                item = item.data
             if isinstance(item, list):
                 item = np.asarray(item, dtype=np.intp if not item else None)  # x[[]] as numpy
             if isinstance(item, np.ndarray):

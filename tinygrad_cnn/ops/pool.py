@@ -20,21 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_float_array, check_nhwc
 from ..function import Function
 from ..shapes import resolve_pads, standardize_padding, standardize_pair, window_output_hw
-from .window import check_float, crop_hw, pad_hw, tap, window_label
+from .window import crop_hw, pad_hw, tap, window_label
 
 
-def check_nhwc(shape, op_name: str) -> None:
-    """Pooling needs (N, H, W, C) input; a clear ValueError otherwise."""
-    if len(shape) != 4:
-        hint = (" (add the batch axis with x[None] or the channel axis with x[..., None])"
-                if len(shape) == 3 else "")
-        raise ValueError(f"{op_name}: x must have shape (N, H, W, C), rank 4, channels_last; "
-                         f"got shape {tuple(shape)} (rank {len(shape)}){hint}")
-
-
-class _Pool2D(Function):
+class _Pool2DOp(Function):
     """Shared hyper-parameters and geometry of the pooling ops.
 
     Args:
@@ -51,9 +43,12 @@ class _Pool2D(Function):
     def describe(self):
         return window_label(self.name, self.pool_size, self.strides, self.padding)
 
-    def _geometry(self, x):
+    def check(self, x):
         check_nhwc(x.shape, self.name)
-        check_float(x, "x", self.name)
+        check_float_array(x, "x", self.name)
+        self._geometry(x)  # a window larger than the padded input fails here
+
+    def _geometry(self, x):
         hw = x.shape[1:3]
         pads = resolve_pads(self.padding, hw, self.pool_size, self.strides)
         out_hw = window_output_hw(hw, self.pool_size, self.strides, pads, what="pool window")
@@ -83,8 +78,11 @@ class _Pool2D(Function):
         return all(s >= k for s, k in zip(self.strides, self.pool_size, strict=True))
 
 
-class MaxPool2D(_Pool2D):
-    """Max over each window; 'same' pads with −inf."""
+class MaxPool2DOp(_Pool2DOp):
+    """Max over each window; 'same' pads with −inf.
+
+    d max(window)/dx = 1 at the window's first maximum, 0 elsewhere.
+    """
 
     name = "max_pool2d"
 
@@ -123,8 +121,11 @@ class MaxPool2D(_Pool2D):
         return (crop_hw(dxp, pads, x_shape[1:3]),)
 
 
-class AvgPool2D(_Pool2D):
-    """Mean over each window's real elements (TensorFlow's rule for 'same')."""
+class AvgPool2DOp(_Pool2DOp):
+    """Mean over each window's real elements (TensorFlow's rule for 'same').
+
+    d mean(window)/dx = 1/count for each real element of the window.
+    """
 
     name = "avg_pool2d"
 

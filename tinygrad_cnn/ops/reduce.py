@@ -1,10 +1,8 @@
 """Reductions over an axis, a tuple of axes, or everything (axis=None)."""
 
-import numbers
-
 import numpy as np
 
-from ..checks import check_bool
+from ..checks import check_bool, is_int
 from ..function import Function
 
 
@@ -15,7 +13,7 @@ def normalize_axis(axis, ndim: int, arg: str = "axis") -> tuple:
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     result = []
     for a in items:
-        if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
+        if not is_int(a):
             raise TypeError(f"{arg} must be None, an int or a tuple of ints; got {axis!r}")
         if ndim == 0:
             raise ValueError(f"{arg}={axis!r}: a 0-d tensor has no axes; use {arg}=None")
@@ -34,7 +32,9 @@ def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-class Sum(Function):
+class SumOp(Function):
+    """d(Σ a)/da = 1 for every summed element: the gradient is broadcast back."""
+
     name = "sum"
 
     def __init__(self, axis, keepdims: bool, ndim: int):
@@ -43,7 +43,7 @@ class Sum(Function):
         self.over_all = len(self.axes) == ndim  # label just "sum", not "sum axis=(0, 1)"
 
     def describe(self):
-        return "sum" if self.over_all else f"sum axis={self.axes}"
+        return self.name if self.over_all else f"{self.name} axis={self.axes}"
 
     def forward(self, a):
         self.save_for_backward(a.shape)
@@ -55,11 +55,10 @@ class Sum(Function):
         return (np.broadcast_to(grad, shape),)
 
 
-class Mean(Sum):
-    name = "mean"
+class MeanOp(SumOp):
+    """d(mean a)/da = 1/count for every averaged element."""
 
-    def describe(self):
-        return "mean" if self.over_all else f"mean axis={self.axes}"
+    name = "mean"
 
     def forward(self, a):
         self.save_for_backward(a.shape)
@@ -72,13 +71,10 @@ class Mean(Sum):
         return (g / grad.dtype.type(count),)
 
 
-class Max(Sum):
-    """Max over axes; ties share the gradient equally (like torch.amax)."""
+class MaxOp(SumOp):
+    """d(max a)/da = 1 at the maximum, 0 elsewhere; ties share it equally (torch.amax)."""
 
     name = "max"
-
-    def describe(self):
-        return "max" if self.over_all else f"max axis={self.axes}"
 
     def forward(self, a):
         if a.size == 0:

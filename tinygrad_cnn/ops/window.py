@@ -88,11 +88,3 @@ def window_label(name: str, window_hw, strides, padding, dilation=(1, 1)) -> str
     parts.append(padding_label(padding))
     return " ".join(parts)
 
-
-def check_float(x: np.ndarray, arg: str, op: str) -> None:
-    """Conv and pooling work on float arrays (float32 stays float32, float64 stays float64)."""
-    if x.dtype.kind != "f":
-        raise ValueError(
-            f"{op}: {arg} must be a floating-point array; got dtype {x.dtype}. Convert it "
-            f"first, e.g. {arg}.astype(np.float32)"
-        )

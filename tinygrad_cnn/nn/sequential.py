@@ -1,0 +1,212 @@
+"""Sequential: a Layer made of layers applied one after another, with a summary table."""
+
+from __future__ import annotations
+
+from ..checks import check_bool
+from ..tensor import Tensor
+from . import weights_io
+from .layer import Layer
+
+
+class Sequential(Layer):
+    """Layers applied one after another, as in Keras; itself a Layer, so models nest.
+
+    Layer names are assigned here, per model, in order: the n-th unnamed Conv2D is
+    ``conv2d_n`` (the first plain ``conv2d``), so the same architecture always gets the
+    same names and a weights file loads into a freshly built model. A layer belongs to
+    one model only.
+
+    Args:
+        layers: a list of layers (``Sequential([a, b])``, not ``Sequential(a, b)``).
+        name: the model's name (default ``"sequential"``).
+    """
+
+    kind = "model"
+
+    def __init__(self, layers=None, *more_layers, name: str | None = None):
+        if more_layers or isinstance(layers, Layer):
+            raise TypeError("Sequential takes a list of layers: write Sequential([layer1, "
+                            "layer2, ...]), not Sequential(layer1, layer2, ...)")
+        if isinstance(layers, str) or not (layers is None or hasattr(layers, "__iter__")):
+            raise TypeError(f"layers must be a list of tinygrad_cnn.nn layers (or None); got "
+                            f"{type(layers).__name__} {layers!r:.60}")
+        super().__init__(name=name)
+        self._layers: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    # ----------------------------------------------------------------- the layers
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __getitem__(self, index):
+        return self._layers[index]
+
+    def __iter__(self):
+        return iter(self._layers)
+
+    def add(self, layer: Layer) -> None:
+        """Append ``layer``, giving it a name unique in this model."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential takes tinygrad_cnn.nn layers; got "
+                            f"{type(layer).__name__} {layer!r:.60}")
+        if layer is self:
+            raise ValueError("a model cannot be a layer of itself")
+        if any(existing is layer for existing in self._layers):
+            raise ValueError(f"layer '{layer.name}' is already in this model")
+        if layer.model is not None:
+            raise ValueError(f"layer '{layer.name}' already belongs to model "
+                             f"'{layer.model.name}'; a layer can be in one model only, so "
+                             f"create a new layer for this one")
+        taken = {existing.name for existing in self._layers}
+        if layer.name_given:
+            if layer.name in taken:
+                raise ValueError(f"layer name '{layer.name}' is used twice; names must be "
+                                 f"unique within a model")
+        else:
+            same_kind = sum(existing.base_name == layer.base_name and not existing.name_given
+                            for existing in self._layers)
+            name = layer.base_name if same_kind == 0 else f"{layer.base_name}_{same_kind}"
+            while name in taken:
+                same_kind += 1
+                name = f"{layer.base_name}_{same_kind}"
+            layer.name = name
+        layer.training = self.training
+        layer.model = self
+        self._layers.append(layer)
+        first_shape = self._layers[0].input_shape
+        if first_shape is not None:  # build everything now: summary before any data
+            self.build(first_shape)
+
+    # ----------------------------------------------------------------- shapes
+    def build(self, input_shape) -> None:
+        if not self._layers:
+            raise ValueError("the model has no layers; add some with model.add(layer)")
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            if layer.built:
+                layer.input_spec.check(layer, shape)
+            else:
+                layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.input_shape = tuple(input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        for _, _, shape in self.layer_shapes(input_shape):
+            input_shape = shape
+        return tuple(input_shape)
+
+    def layer_shapes(self, input_shape=None) -> list[tuple[Layer, tuple, tuple]]:
+        """(layer, input shape, output shape) per layer, without the batch axis."""
+        if input_shape is None:
+            self._require_built("layer_shapes()")
+            input_shape = self.input_shape
+        rows = []
+        for layer in self._layers:
+            out = layer.compute_output_shape(input_shape)
+            rows.append((layer, input_shape, out))
+            input_shape = out
+        return rows
+
+    def macs(self, input_shape) -> int:
+        return sum(layer.macs(shape) for layer, shape, _ in self.layer_shapes(input_shape))
+
+    def explain(self, input_shape) -> list[str]:
+        rows = self.layer_shapes(input_shape)
+        params = " + ".join(f"{layer.count_params()}" for layer, _, _ in rows)
+        macs = " + ".join(f"{layer.macs(shape)}" for layer, shape, _ in rows)
+        return [f"params = {params} = {self.count_params():,} (its layers)",
+                f"MACs = {macs} = {self.macs(input_shape):,}"]
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"{what} needs a built model, and this one is not built yet: give the first "
+                f"layer input_shape=(height, width, channels), or call the model on a batch once"
+            )
+
+    # ----------------------------------------------------------------- running
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    # ----------------------------------------------------------------- summary
+    def summary(self, print_fn=print, explain: bool = False) -> None:
+        """Print a table: layer, output shape, parameters and MACs per example.
+
+        With ``explain=True`` each row is followed by the formulas behind its numbers.
+        ``print_fn`` receives the whole table as one string (Keras passes lines; both
+        work with ``print`` and ``list.append``).
+        """
+        self._require_built("summary()")
+        explain = check_bool(explain, "explain")
+        if not callable(print_fn):
+            raise TypeError(f"print_fn must be a callable such as print; got "
+                            f"{type(print_fn).__name__} {print_fn!r:.60}")
+        print_fn(self._summary_text(explain))
+
+    def _summary_text(self, explain: bool) -> str:
+        rows = []
+        for layer, in_shape, out_shape in self.layer_shapes():
+            rows.append((f"{layer.name} ({type(layer).__name__})", str((None, *out_shape)),
+                         f"{layer.count_params():,}", f"{layer.macs(in_shape):,}",
+                         layer.explain(in_shape) if explain else []))
+        head = ("Layer (type)", "Output Shape", "Param #", "MACs")
+        widths = [max(len(head[i]), *(len(r[i]) for r in rows)) + 2 for i in range(4)]
+        total_width = sum(widths) + 3 * 2
+
+        def line(cells):
+            return (cells[0].ljust(widths[0]) + "  " + cells[1].ljust(widths[1]) + "  "
+                    + cells[2].rjust(widths[2]) + "  " + cells[3].rjust(widths[3]))
+
+        weights = self.weights
+        total = sum(w.size for w in weights)
+        trainable = sum(w.size for w in weights if w.requires_grad)
+        nbytes = sum(w.data.nbytes for w in weights)
+        out = [f'Model: "{self.name}"', "─" * total_width, line(head), "═" * total_width]
+        for r in rows:
+            out.append(line(r[:4]))
+            out.extend(f"    {text}" for text in r[4])
+        out += ["═" * total_width,
+                f"Input shape: {(None, *self.input_shape)}",
+                f"Total params: {total:,} ({_human_bytes(nbytes)})",
+                f"Trainable params: {trainable:,}",
+                f"Non-trainable params: {total - trainable:,}",
+                f"MACs per example (forward): {self.macs(self.input_shape):,}",
+                "─" * total_width]
+        return "\n".join(out)
+
+    # ----------------------------------------------------------------- weights I/O
+    def named_tensors(self) -> dict[str, Tensor]:
+        """Weights keyed as in weights files: ``conv2d.kernel``, ``sequential_1.dense.bias``."""
+        return {key: t for layer in self._layers for key, t in layer.named_weights().items()}
+
+    def state_dict(self):
+        """The weights-file contents: ``{"conv2d.kernel": ndarray, …}``."""
+        return {key: t.data for key, t in self.named_tensors().items()}
+
+    def save_weights(self, path) -> None:
+        """Write every weight to ``path`` (.npz), atomically: a temp file, then a rename."""
+        self._require_built("save_weights()")
+        weights_io.save_weights(self, path)
+
+    def load_weights(self, path) -> None:
+        """Load a file written by ``save_weights``; on any error the model is unchanged."""
+        self._require_built("load_weights()")
+        weights_io.load_weights(self, path)
+
+    def __repr__(self) -> str:
+        return f"Sequential({[layer.name for layer in self._layers]})"
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024

@@ -1,0 +1,93 @@
+"""Weights files: ``.npz`` keyed ``layer_name.weight_name``, written atomically, loaded safely.
+
+A load checks every key, shape and dtype before it assigns anything, so a load that fails
+for any reason leaves the model's weights unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from ..checks import check_path
+
+
+def write_npz_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to a temp file in the same folder, then one rename onto ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"path {path!r} is a folder; give a file name such as "
+                         f"{os.path.join(path, 'weights.npz')!r}")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write weights to {path!r}: folder {directory!r} "
+                                f"does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is shareable
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, read without pickle; a clear error for anything else."""
+    try:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):  # an .npy file: one bare array
+            raise ValueError("it holds a single array, not named weights")
+        with f:
+            return {key: f[key] for key in f.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"weights file not found: {path}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{path} is not a readable weights file (.npz from "
+                         f"save_weights): {exc}") from None
+
+
+def save_weights(model, path) -> None:
+    path = check_path(path)
+    write_npz_atomically(path, model.state_dict())
+
+
+def load_weights(model, path) -> None:
+    path = check_path(path)
+    stored = read_npz(path)
+    expected = model.named_tensors()
+    missing = [k for k in expected if k not in stored]
+    extra = [k for k in stored if k not in expected]
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected {', '.join(extra)}")
+        raise ValueError(
+            f"weights file {path} does not match this model ({'; '.join(problems)}). The "
+            f"model's layers are {[layer.name for layer in model.layers]}"
+        )
+    for key, tensor in expected.items():
+        if stored[key].shape != tensor.shape:
+            layer = key.rsplit(".", 1)[0]
+            raise ValueError(f"layer '{layer}': {key} in {path} has shape "
+                             f"{stored[key].shape} but the model expects {tensor.shape}")
+        if stored[key].dtype.kind not in "fiu":
+            raise ValueError(f"{key} in {path} has dtype {stored[key].dtype}; expected "
+                             f"numbers")
+    for key, tensor in expected.items():  # everything checked: now assign
+        tensor.data = stored[key].astype(tensor.dtype)
+        tensor.grad = None
