@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_cnn import Tensor, data, no_grad
-
-from train_mnist import MODELS
+from tinygrad_cnn.zoo import MODELS
 
 
 def load_model(weights: Path):

@@ -19,24 +19,9 @@ import sys
 
 import numpy as np
 
-# Run from a checkout without installing: the repository root goes first on the path.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import tinygrad_cnn as tc  # noqa: E402
-from tinygrad_cnn import Tensor, nn  # noqa: E402
-from tinygrad_cnn import functional as F  # noqa: E402
-
-
-def simple_mnist_convnet() -> nn.Sequential:
-    """https://keras.io/examples/vision/mnist_convnet/ (softmax folded into the loss)."""
-    return nn.Sequential([
-        nn.Conv2D(32, kernel_size=3, activation="relu", input_shape=(28, 28, 1)),
-        nn.MaxPooling2D(pool_size=2),
-        nn.Conv2D(64, kernel_size=3, activation="relu"),
-        nn.MaxPooling2D(pool_size=2),
-        nn.Flatten(),
-        nn.Dropout(0.5),
-        nn.Dense(10),
-    ])
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor, zoo
+from tinygrad_cnn import functional as F
 
 
 def positive_int(text: str) -> int:
@@ -62,7 +47,7 @@ def main(argv=None) -> int:
 
     tc.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    model = simple_mnist_convnet()
+    model = zoo.simple_mnist_convnet()
     images = rng.random((args.batch_size, 28, 28, 1), dtype=np.float32)  # (N, 28, 28, 1)
     labels = rng.integers(0, 10, size=args.batch_size)  # (N,)
 

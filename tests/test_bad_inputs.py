@@ -14,8 +14,6 @@ this one spans the whole public surface and avoids repeating its rows.
 """
 
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +22,7 @@ import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, data, nn, viz
 from tinygrad_cnn import functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import train_mnist  # noqa: E402
+import train_mnist  # examples/ is on pytest's pythonpath (pyproject.toml)
 
 FORBIDDEN = (IndexError, KeyError, AttributeError, ZeroDivisionError)
 

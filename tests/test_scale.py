@@ -20,12 +20,8 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import Tensor
+from tinygrad_cnn import Tensor, zoo
 from tinygrad_cnn import functional as F
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sys.path.insert(0, str(EXAMPLES))
-import train_mnist  # noqa: E402
 
 
 # --------------------------------------------------------------- a million ops
@@ -49,7 +45,7 @@ def test_a_graph_of_1_000_000_elementwise_ops_backprops():
 # ------------------------------------------------------------- a big batch
 def test_a_batch_of_1024_mnist_images_through_the_simple_convnet():
     tc.manual_seed(0)
-    model = train_mnist.MODELS["simple"]()
+    model = zoo.simple_mnist_convnet()
     rng = np.random.default_rng(0)
     images = rng.random((1024, 28, 28, 1), dtype=np.float32)
     labels = rng.integers(0, 10, 1024)
@@ -68,7 +64,7 @@ def train_and_digest(seed: int, steps: int = 12, batch: int = 16) -> str:
     """SHA-256 of every weight's bytes after ``steps`` Adam steps of the simple convnet
     (with dropout) on data drawn from ``seed``. Also run in fresh processes below."""
     tc.manual_seed(seed)
-    model = train_mnist.MODELS["simple"]()
+    model = zoo.simple_mnist_convnet()
     opt = tc.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(seed)
     for _ in range(steps):
@@ -92,12 +88,11 @@ def test_same_seed_gives_bit_identical_weights_in_one_process():
 
 
 def test_same_seed_gives_bit_identical_weights_across_processes():
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-            "from test_scale import train_and_digest; print(train_and_digest(seed=7))")
-    tests = str(Path(__file__).resolve().parent)
+    code = "from test_scale import train_and_digest; print(train_and_digest(seed=7))"
+    tests = str(Path(__file__).resolve().parent)  # python -c imports from its cwd
     digests = []
     for _ in range(2):
-        result = subprocess.run([sys.executable, "-c", code, tests], capture_output=True,
+        result = subprocess.run([sys.executable, "-c", code], cwd=tests, capture_output=True,
                                 text=True, timeout=120, env=dict(os.environ))
         assert result.returncode == 0, result.stderr
         digests.append(result.stdout.strip().splitlines()[-1])

@@ -11,9 +11,9 @@ import pytest
 
 from tinygrad_cnn import data, nn
 
+import train_mnist  # examples/ is on pytest's pythonpath (pyproject.toml)
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sys.path.insert(0, str(EXAMPLES))
-import train_mnist  # noqa: E402
 
 
 @pytest.fixture

@@ -10,21 +10,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import Tensor, nn, viz
+from tinygrad_cnn import Tensor, nn, viz, zoo
 from tinygrad_cnn.function import layer_scope
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import train_mnist  # noqa: E402
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` not installed (CI installs it)")
@@ -313,7 +308,7 @@ def test_real_layers_become_clusters_with_named_parameters():
 
 def test_simple_mnist_convnet_graph_reads_layer_by_layer():
     tc.manual_seed(0)
-    model = train_mnist.MODELS["simple"]()
+    model = zoo.simple_mnist_convnet()
     images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
     loss = tc.functional.cross_entropy(model(Tensor(images)), np.array([3, 7]))
     loss.backward(retain_graph=True)
