@@ -5,6 +5,8 @@ broadcasting pairs. Then the graph semantics: node reuse, accumulation, non-scal
 retain_graph, no_grad, a 100,000-op chain, and numerical stability at large magnitudes.
 """
 
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -610,23 +612,50 @@ def test_no_grad_works_as_a_decorator():
 
 
 def test_a_chain_of_100000_ops_backprops_without_recursion():
+    # 24_999 rounds of y -> -(y*2 + 1) / 2, 4 ops each with d/dy = 2 * 1 * (-1) * (1/2) = -1,
+    # then y -> (y*2 + 1)*2 + 1, 4 ops with d/dy = 4: 100_000 ops, dy/dx = (-1)**24_999 * 4 = -4.
+    # Forward from x = 0: a round maps 0 -> -0.5 -> 0, so after 24_999 rounds y = -0.5 and the
+    # tail gives (-0.5*2 + 1)*2 + 1 = 1. Only powers of two and halves: exact in float64.
     limit = sys.getrecursionlimit()
     x = leaf(0.0)
     y = x
-    for _ in range(100_000):
-        y = y + 1.0
-    assert y.item() == 100_000
+    for _ in range(24_999):
+        y = -(y * 2.0 + 1.0) / 2.0
+    y = (y * 2.0 + 1.0) * 2.0 + 1.0
+    assert y.item() == 1.0
     y.backward()
-    assert x.grad == 1.0
+    assert x.grad.shape == () and x.grad == -4.0
     assert sys.getrecursionlimit() == limit
 
 
+_DROP_CHAIN = """
+import weakref
+import numpy as np
+from tinygrad_cnn import Tensor
+x = Tensor(np.float64(1.0), requires_grad=True)
+y = x
+for i in range(100_000):
+    y = y * 1.0
+    if i == 50_000:
+        middle = weakref.ref(y)
+root = weakref.ref(y)
+del y
+assert root() is None and middle() is None, "the dropped graph is still alive"
+assert x.grad is None and x.item() == 1.0
+print("dropped")
+"""
+
+
 def test_dropping_a_100000_op_graph_without_backward_is_safe():
-    x = leaf(1.0)
-    y = x
-    for _ in range(100_000):
-        y = y * 1.0
-    del y  # deallocating the chain must not overflow the C stack
+    """In a child process, so a C-stack overflow while deallocating fails this test (not
+    the whole run); errors swallowed in __del__ ("Exception ignored") also fail it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tc.__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    done = subprocess.run([sys.executable, "-c", _DROP_CHAIN], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.strip() == "dropped"
+    assert "Exception ignored" not in done.stderr, done.stderr[-2000:]
 
 
 # ====================================================== numerical stability

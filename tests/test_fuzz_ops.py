@@ -9,7 +9,8 @@ and checks each case against the slow loop references in tests/reference.py:
 - gradients by tc.gradcheck in float64 on tiny inputs (tie-free for max pool);
 - a combination whose output would be empty raises the library's ValueError that states
   the sizes (never a numpy error), from the op and from tc.conv_output_shape alike;
-- junk hyper-parameters raise TypeError/ValueError naming the argument.
+- junk hyper-parameters raise TypeError/ValueError naming the argument and the value;
+  the forms API.md accepts (e.g. padding=0 for conv, pool strides=None) are accepted.
 
 Profiles (tests/conftest.py): ``ci`` (the default) runs 15 derandomized examples per
 test, a few hundred in all; ``--hypothesis-profile=thorough`` runs 2,000 per test.
@@ -326,42 +327,91 @@ def test_max_pool_backward_with_ties_routes_like_the_reference(case, dtype, leve
 
 
 # ------------------------------------------------------- junk hyper-parameters
+JUNK_VALUES = [0, -1, -3, True, False, None, "1", "2", "a", "", "same", 1.5, 2.0,
+               float("nan"), float("inf"), -float("inf"), 1j, (), (1,), (1, 2, 3), (0, 1),
+               (1, -1), (1, "2"), (1.0, 1), [[1, 1]], {}, {1, 2}, b"1", np.float32(2),
+               np.array([1, 2]), np.array(2), (None, 1), (True, 1)]
 JUNK = st.one_of(
-    st.sampled_from([0, -1, -3, True, False, None, "1", "2", "same", 1.5, 2.0, float("nan"),
-                     float("inf"), -float("inf"), 1j, (), (1,), (1, 2, 3), (0, 1), (1, -1),
-                     (1, "2"), (1.0, 1), [[1, 1]], {}, {1, 2}, b"1", np.float32(2),
-                     np.array([1, 2]), np.array(2), (None, 1), (True, 1)]),
-    st.integers(-5, 0), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=3),
+    st.sampled_from(JUNK_VALUES), st.integers(-5, 0),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3),
 )
 
 
-def _check_junk_error(call, arg):
-    """Either accepted, or a TypeError/ValueError whose message names ``arg``."""
-    try:
+def _int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _pair_of(value, ok):
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(ok(v) for v in value)
+
+
+def _is_valid(arg, value, conv):
+    """API.md's accepted forms, written out here independently of the package."""
+    if arg == "padding":
+        if isinstance(value, str):
+            return value.lower() in ("valid", "same")
+        def non_negative(v):
+            return _int(v) and v >= 0
+        return conv and (non_negative(value) or _pair_of(value, non_negative)
+                         or _pair_of(value, lambda p: _pair_of(p, non_negative)))
+    if arg == "strides" and not conv and value is None:
+        return True  # pool strides default to pool_size
+    def positive(v):
+        return _int(v) and v >= 1
+    return positive(value) or _pair_of(value, positive)
+
+
+def _check_junk_error(call, arg, junk, conv):
+    """A valid form (per API.md) is accepted; anything else raises a TypeError/ValueError
+    whose message names ``arg`` and the value."""
+    if _is_valid(arg, junk, conv):
         call()
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        assert arg in message or "larger than the padded input" in message, (
-            f"{type(exc).__name__} does not name {arg}: {message}")
-        assert type(exc).__module__ == "builtins"
+        return
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    message = str(info.value)
+    assert type(info.value) in (TypeError, ValueError), type(info.value)
+    assert arg in message, f"{info.typename} does not name {arg}: {message}"
+    assert repr(junk) in message, f"{info.typename} does not name {junk!r}: {message}"
 
 
-@pytest.mark.parametrize("arg", ["kernel_size", "strides", "dilation_rate", "padding"])
-@given(junk=JUNK)
-def test_junk_conv_hyper_parameters_raise_errors_naming_the_argument(arg, junk):
+def _check_conv_junk(arg, junk):
     x, kernel = Tensor(np.zeros((1, 5, 5, 1))), Tensor(np.zeros((3, 3, 1, 2)))
     if arg == "kernel_size":
-        _check_junk_error(lambda: tc.conv_output_shape((5, 5), junk), arg)
-        _check_junk_error(lambda: tc.nn.Conv2D(2, junk), arg)
+        _check_junk_error(lambda: tc.conv_output_shape((5, 5), junk), arg, junk, conv=True)
+        _check_junk_error(lambda: tc.nn.Conv2D(2, junk), arg, junk, conv=True)
     else:
-        _check_junk_error(lambda: F.conv2d(x, kernel, **{arg: junk}), arg)
-        _check_junk_error(lambda: tc.conv_output_shape((5, 5), 3, **{arg: junk}), arg)
+        _check_junk_error(lambda: F.conv2d(x, kernel, **{arg: junk}), arg, junk, conv=True)
+        _check_junk_error(lambda: tc.conv_output_shape((5, 5), 3, **{arg: junk}), arg, junk,
+                          conv=True)
 
 
-@pytest.mark.parametrize("arg", ["pool_size", "strides", "padding"])
-@given(junk=JUNK)
-def test_junk_pool_hyper_parameters_raise_errors_naming_the_argument(arg, junk):
+def _check_pool_junk(arg, junk):
     x = Tensor(np.zeros((1, 5, 5, 1)))
     for op in (F.max_pool2d, F.avg_pool2d):
-        _check_junk_error(lambda: op(x, **{arg: junk}), arg)
+        _check_junk_error(lambda: op(x, **{arg: junk}), arg, junk, conv=False)
+
+
+CONV_ARGS = ["kernel_size", "strides", "dilation_rate", "padding"]
+POOL_ARGS = ["pool_size", "strides", "padding"]
+
+
+@pytest.mark.parametrize("arg", CONV_ARGS)
+@given(junk=JUNK)
+def test_junk_conv_hyper_parameters_raise_errors_naming_the_argument(arg, junk):
+    _check_conv_junk(arg, junk)
+
+
+@pytest.mark.parametrize("arg", POOL_ARGS)
+@given(junk=JUNK)
+def test_junk_pool_hyper_parameters_raise_errors_naming_the_argument(arg, junk):
+    _check_pool_junk(arg, junk)
+
+
+@pytest.mark.parametrize("junk", JUNK_VALUES, ids=repr)
+def test_every_listed_junk_value_is_checked_for_every_argument(junk):
+    """The ci profile draws only 15 examples; every listed value is checked here."""
+    for arg in CONV_ARGS:
+        _check_conv_junk(arg, junk)
+    for arg in POOL_ARGS:
+        _check_pool_junk(arg, junk)

@@ -39,18 +39,27 @@ def test_sgd_nesterov():
 
 
 def test_adam_matches_the_bias_corrected_rule():
+    # Kingma & Ba, Algorithm 1 (= torch.optim.Adam): m = 0.9m + 0.1g, v = 0.999v + 0.001g²,
+    # x -= lr·m̂/(√v̂ + eps), m̂ = m/(1 − 0.9^t), v̂ = v/(1 − 0.999^t); lr 0.01, eps 1e-7.
+    # Worked in 50-digit decimals (not with the package); torch 2.13 agrees to ~1e-15.
+    # t=1 g=(0.1, -0.2):  m=(0.01, -0.02)   v=(1e-5, 4e-5)            m̂=g, v̂=g²
+    #     step = 0.01·g/(|g| + 1e-7) = (0.00999999000001, -0.0099999950000025)
+    # t=2 g=(0.3, 0.1):   m=(0.039, -0.008) v=(9.999e-5, 4.996e-5)
+    #     m̂=m/0.19=(0.205263157895, -0.0421052631579) v̂=v/0.001999=(0.050020010005, 0.0249924962481)
+    #     step = (0.0091778070861839913, -0.0026633687118888975)
+    # t=3 g=(-0.2, 0.05): m=(0.0151, -0.0022) v=(1.3989001e-4, 5.241004e-5)
+    #     m̂=m/0.271=(0.0557195571956, -0.00811808118081)
+    #     v̂=v/0.002997001=(0.0466766644389, 0.0174874949992)
+    #     step = (0.0025790368572189536, -0.00061388816369652779)
+    expected = [[0.99000000999999000, 2.0099999950000025],
+                [0.98082220291380601, 2.0126633637118914],
+                [0.97824316605658706, 2.0132772518755879]]
     p = param([1.0, 2.0], [0.1, -0.2])
     opt = optim.Adam([p], lr=0.01)
-    m = v = np.zeros(2)
-    x = p.data.copy()
-    for t, g in enumerate([[0.1, -0.2], [0.3, 0.1], [-0.2, 0.05]], start=1):
-        g = np.array(g)
-        p.grad = g
+    for g, x in zip([[0.1, -0.2], [0.3, 0.1], [-0.2, 0.05]], expected, strict=True):
+        p.grad = np.array(g)
         opt.step()
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        x = x - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-7)
-        np.testing.assert_allclose(p.data, x, rtol=1e-12)
+        np.testing.assert_allclose(p.data, x, rtol=1e-13, atol=0)
 
 
 def test_step_skips_parameters_without_gradient_and_zero_grad_clears():
