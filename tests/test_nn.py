@@ -261,3 +261,61 @@ def test_calling_a_built_layer_with_the_wrong_input_names_the_layer():
         dense(Tensor(np.zeros((1, 4))))
     with pytest.raises(TypeError, match="Tensor or ndarray"):
         model([[1.0]])
+
+
+# ------------------------------------------------------------- Sequential is a Layer
+
+def test_sequential_is_a_layer_and_models_nest():
+    inner = nn.Sequential([nn.Conv2D(4, 3, activation="relu"), nn.MaxPooling2D(2)])
+    model = nn.Sequential([nn.Conv2D(2, 1, input_shape=(8, 8, 1)), inner, nn.Flatten(),
+                           nn.Dense(3)])
+    assert isinstance(model, nn.Layer) and isinstance(inner, nn.Layer)
+    assert model.layers[1] is inner and inner.model is model
+    assert model.compute_output_shape((8, 8, 1)) == (3,)
+    assert model.count_params() == sum(layer.count_params() for layer in model)
+    assert model.parameters() == [p for layer in model for p in layer.parameters()]
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
+    assert model(x).shape == (2, 3)
+    keys = list(model.state_dict())
+    assert "sequential.conv2d.kernel" in keys  # the inner model's name comes first
+
+
+def test_len_index_and_iteration_follow_the_layers():
+    layers = [nn.Dense(3, input_shape=(2,)), nn.ReLU(), nn.Dense(1)]
+    model = nn.Sequential(layers)
+    assert len(model) == 3
+    assert model[0] is layers[0] and model[-1] is layers[2]
+    assert list(model) == layers and model.layers == layers
+
+
+def test_passing_layers_without_a_list_says_to_pass_a_list():
+    with pytest.raises(TypeError, match=r"Sequential\(\[layer1, layer2, \.\.\.\]\)"):
+        nn.Sequential(nn.Dense(3), nn.Dense(2))
+
+
+def test_a_layer_joins_one_model_only():
+    shared = nn.Dense(3)
+    nn.Sequential([shared])
+    with pytest.raises(ValueError, match="already belongs to model 'sequential'"):
+        nn.Sequential([shared])
+    assert shared.name == "dense"  # not silently renamed
+
+
+def test_train_and_eval_reach_nested_layers_and_training_overrides_one_call():
+    drop = nn.Dropout(0.5)
+    model = nn.Sequential([nn.Sequential([drop], name="inner")])
+    x = np.ones((1, 1000), np.float32)
+    model.eval()
+    assert drop.training is False
+    assert np.array_equal(model(x).data, x)
+    assert not np.array_equal(model(x, training=True).data, x)  # this call only
+    assert drop.training is False
+    model.train()
+    assert drop.training is True
+    assert np.array_equal(model(x, training=False).data, x)
+
+
+def test_input_shape_builds_any_layer_at_construction():
+    for layer in (nn.Conv2D(2, 3, input_shape=(5, 5, 1)), nn.Dense(2, input_shape=(3,)),
+                  nn.MaxPooling2D(2, input_shape=(4, 4, 1)), nn.Flatten(input_shape=(2, 2))):
+        assert layer.built and layer.input_shape is not None

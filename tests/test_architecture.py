@@ -1,0 +1,136 @@
+"""The package's shape, as ARCHITECTURE.md draws it: imports flow one way, one door per op."""
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+# The import-graph tests read the source only, so they still report a cycle that would
+# stop `import tinygrad_cnn` itself; the package is imported inside the other tests.
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "tinygrad_cnn"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_imports() -> dict[str, set[str]]:
+    """module → the package modules it imports at module level or inside functions."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    graph = {}
+    for path in paths:
+        name = module_name(path)
+        is_package = path.name == "__init__.py"
+        base = name if is_package else name.rsplit(".", 1)[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = base.split(".")
+                    anchor = anchor[:len(anchor) - (node.level - 1)]
+                    target = ".".join(anchor + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                # `from . import nn` imports the module tinygrad_cnn.nn; `from .x import f`
+                # imports tinygrad_cnn.x
+                targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target
+                           for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            found.update(t for t in targets if t in modules and t != name)
+        graph[name] = found
+    return graph
+
+
+def find_cycle(graph):
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_import_checker_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_inside_the_package():
+    graph = {m: ts for m, ts in package_imports().items() if m != "tinygrad_cnn"}
+    graph = {m: {t for t in ts if t != "tinygrad_cnn"} for m, ts in graph.items()}
+    assert find_cycle(graph) is None
+
+
+def test_ops_and_function_work_on_arrays_and_never_import_tensor_or_above():
+    above = ("tinygrad_cnn.tensor", "tinygrad_cnn.functional", "tinygrad_cnn.nn",
+             "tinygrad_cnn.optim", "tinygrad_cnn.viz", "tinygrad_cnn.data")
+    for module, targets in package_imports().items():
+        if module == "tinygrad_cnn.function" or module.startswith("tinygrad_cnn.ops"):
+            assert not [t for t in targets if t.startswith(above)], module
+
+
+def test_no_sys_path_manipulation_in_examples_tests_or_benchmarks():
+    pattern = re.compile(r"sys\.path\.(insert|append)")
+    offenders = [str(p.relative_to(ROOT)) for folder in ("examples", "tests", "benchmarks")
+                 for p in (ROOT / folder).rglob("*.py") if pattern.search(p.read_text())
+                 and p.name != "test_architecture.py"]
+    assert offenders == []
+
+
+def op_classes():
+    import importlib
+
+    from tinygrad_cnn.function import Function
+    classes = []
+    for path in sorted((PACKAGE / "ops").glob("*.py")):
+        module = importlib.import_module(module_name(path))
+        classes += [c for _, c in inspect.getmembers(module, inspect.isclass)
+                    if issubclass(c, Function) and c.__module__ == module.__name__
+                    and not c.__name__.startswith("_")]
+    return classes
+
+
+def test_op_classes_end_in_Op_and_never_share_a_name_with_a_layer():
+    from tinygrad_cnn import nn
+    layers = {name for name, c in inspect.getmembers(nn, inspect.isclass)
+              if issubclass(c, nn.Layer)}
+    names = [c.__name__ for c in op_classes()]
+    assert len(names) > 25
+    assert [n for n in names if not n.endswith("Op")] == []
+    assert set(names) & layers == set()
+
+
+def test_every_op_has_a_door_in_functional():
+    from tinygrad_cnn import functional as F
+    missing = [c.__name__ for c in op_classes() if not callable(getattr(F, c.name, None))]
+    assert missing == []
+
+
+def test_the_public_names_are_exported():
+    import tinygrad_cnn as tc
+    for name in ("Tensor", "Function", "no_grad", "gradcheck", "GradcheckError", "manual_seed",
+                 "conv_output_shape", "functional", "nn", "optim", "viz", "data", "losses",
+                 "zoo"):
+        assert hasattr(tc, name), name
