@@ -13,6 +13,7 @@ tests/test_errors_core.py holds the core's own table (Tensor data, axes, indexin
 this one spans the whole public surface and avoids repeating its rows.
 """
 
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -447,11 +448,15 @@ CATALOGUE = {
 @pytest.fixture(autouse=True)
 def no_datasets_anywhere(tmp_path, monkeypatch):
     """Nothing on this machine (cache, $TINYGRAD_CNN_DATA, Debian) may satisfy a data row."""
-    from tinygrad_cnn.data import mnist
+    from tinygrad_cnn.data import registry
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TINYGRAD_CNN_DATA", raising=False)
-    monkeypatch.setattr(mnist, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    for name, entry in registry.DATASETS.items():  # e.g. Debian's Fashion-MNIST folder
+        folders = tuple(dataclasses.replace(f, path=tmp_path / "no-debian")
+                        for f in entry.local_folders)
+        monkeypatch.setitem(registry.DATASETS, name,
+                            dataclasses.replace(entry, local_folders=folders))
 
 
 def test_the_catalogue_spans_the_api():
