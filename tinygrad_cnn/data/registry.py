@@ -129,7 +129,11 @@ class DatasetSpec:
 
     def file(self, role: str) -> DataFile:
         """The file with ``role`` (one of ``IDX_ROLES``)."""
-        return next(f for f in self.files if f.role == role)
+        for f in self.files:
+            if f.role == role:
+                return f
+        raise ValueError(f"dataset {self.name!r} has no file with role {role!r}; its roles are "
+                         f"{tuple(f.role for f in self.files)}")
 
 
 # Sizes and SHA-256 of the original .gz files, as listed by TensorFlow Datasets in
