@@ -55,7 +55,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", choices=["mnist", "mnist-5k", "fashion-mnist"], default="mnist",
+    p.add_argument("--dataset", choices=data.DATASET_NAMES, default="mnist",
                    help="mnist falls back to mnist-5k when full MNIST is not available")
     p.add_argument("--data-dir", type=Path, help="folder holding the four IDX files")
     p.add_argument("--epochs", type=positive(int), default=12)
@@ -102,9 +102,8 @@ def evaluate(model, x, y, batch_size=500) -> tuple[float, float]:
     model.eval()
     total_loss = correct = 0.0
     with tc.no_grad():
-        for i in range(0, len(x), batch_size):
-            logits = model(Tensor(x[i:i + batch_size]))
-            labels = y[i:i + batch_size]
+        for images, labels in data.Dataset(x, y).batches(batch_size):
+            logits = model(Tensor(images))
             total_loss += F.cross_entropy(logits, labels).item() * len(labels)
             correct += int((logits.data.argmax(axis=1) == labels).sum())
     model.train()
@@ -115,26 +114,24 @@ def train_epoch(model, opt, x, y, batch_size, rng, epoch, step, on_bad_loss):
     """One pass over shuffled data; returns mean loss, accuracy and the global step."""
     from tqdm import tqdm
 
-    order = rng.permutation(len(x))
+    batches = data.Dataset(x, y).batches(batch_size, shuffle=True, generator=rng)
     seen = total_loss = correct = 0
     start = time.perf_counter()
-    bar = tqdm(range(0, len(x), batch_size), desc=f"epoch {epoch}", unit="batch",
-               leave=False, disable=None)
-    for i in bar:
-        idx = order[i:i + batch_size]
-        logits = model(Tensor(x[idx]))
-        loss = F.cross_entropy(logits, y[idx])
+    bar = tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None)
+    for batch, (images, labels) in enumerate(bar, 1):
+        logits = model(Tensor(images))
+        loss = F.cross_entropy(logits, labels)
         step += 1
         if not np.isfinite(loss.data):
             on_bad_loss()
             raise TrainingStopped(f"loss became {loss.item()} at step {step} (epoch {epoch}, "
-                                  f"batch {i // batch_size + 1}); try a smaller --lr")
+                                  f"batch {batch}); try a smaller --lr")
         opt.zero_grad()
         loss.backward()
         opt.step()
-        seen += len(idx)
-        total_loss += loss.item() * len(idx)
-        correct += int((logits.data.argmax(axis=1) == y[idx]).sum())
+        seen += len(labels)
+        total_loss += loss.item() * len(labels)
+        correct += int((logits.data.argmax(axis=1) == labels).sum())
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}",
                         ex_s=f"{seen / (time.perf_counter() - start):.0f}")
     bar.close()

@@ -13,6 +13,7 @@ tests/test_errors_core.py holds the core's own table (Tensor data, axes, indexin
 this one spans the whole public surface and avoids repeating its rows.
 """
 
+import dataclasses
 import re
 
 import numpy as np
@@ -65,6 +66,10 @@ def npy(tmp):
 def folder(path):
     path.mkdir()
     return path
+
+
+def examples(n=3):
+    return data.Dataset(np.zeros((n, 2)), np.zeros(n, int))
 
 
 def built_then_called(layer, first, second):
@@ -403,6 +408,36 @@ CATALOGUE = {
         FileNotFoundError, r"data_dir: .*empty \(missing train-images-idx3-ubyte\[\.gz\]"),
     "load_mnist data_dir as a list": (lambda tmp: data.load_mnist(data_dir=[tmp], download=False),
                                       TypeError, r"data_dir must be a str or os.PathLike.*list"),
+    "Dataset x and y of different lengths": (lambda tmp: data.Dataset(np.zeros((3, 2)), [0, 1]),
+                                             ValueError, r"x and y must hold the same number of "
+                                             r"examples.*len\(x\) = 3 and len\(y\) = 2"),
+    "Dataset x None": (lambda tmp: data.Dataset(None, [0]), TypeError,
+                       r"x must be a numpy array \(or a list\) of numbers, one row per example; "
+                       r"got None \(NoneType\)"),
+    "Dataset y of strings": (lambda tmp: data.Dataset([1.0, 2.0], ["a", "b"]), TypeError,
+                             r"y must hold numbers \(bool, int or float\); got dtype <U1"),
+    "Dataset x 0-d": (lambda tmp: data.Dataset(np.float64(1), [0]), ValueError,
+                      r"x must have a first axis indexing the examples; got a 0-d array"),
+    "split_last(1.0)": (lambda tmp: examples().split_last(1.0), ValueError,
+                        r"fraction must be a number in \[0, 1\): the share of examples held out "
+                        r"at the end; got 1.0"),
+    "split_last('0.2')": (lambda tmp: examples().split_last("0.2"), TypeError,
+                          r"fraction must be a number in \[0, 1\).*got '0.2' \(str\)"),
+    "split_last leaving no training examples": (lambda tmp: examples(1).split_last(0.5),
+                                                ValueError, r"fraction=0.5 of 1 examples leaves "
+                                                r"the head empty"),
+    "batches(0)": (lambda tmp: examples().batches(0), ValueError,
+                   r"batch_size must be a positive int; got 0"),
+    "batches(32.0)": (lambda tmp: examples().batches(32.0), TypeError,
+                      r"batch_size must be a positive int; got 32.0 \(float\)"),
+    "batches shuffle='yes'": (lambda tmp: examples().batches(2, shuffle="yes"), TypeError,
+                              r"shuffle must be True or False; got 'yes'"),
+    "batches generator=RandomState": (lambda tmp: examples().batches(
+        2, shuffle=True, generator=np.random.RandomState(0)), TypeError,
+        r"generator must be a numpy.random.Generator \(such as tinygrad_cnn.rng.generator\(\)\) "
+        r"or None; got .*\(RandomState\)"),
+    "batches generator=42": (lambda tmp: examples().batches(2, generator=42), TypeError,
+                             r"generator must be a numpy.random.Generator.*got 42 \(int\)"),
     # ----------------------------------------------------------------------- viz
     "draw_graph of an ndarray": (lambda tmp: viz.draw_graph(np.zeros(3)), TypeError,
                                  r"root must be a tinygrad_cnn Tensor.*got ndarray"),
@@ -449,11 +484,15 @@ CATALOGUE = {
 @pytest.fixture(autouse=True)
 def no_datasets_anywhere(tmp_path, monkeypatch):
     """Nothing on this machine (cache, $TINYGRAD_CNN_DATA, Debian) may satisfy a data row."""
-    from tinygrad_cnn.data import mnist
+    from tinygrad_cnn.data import registry
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TINYGRAD_CNN_DATA", raising=False)
-    monkeypatch.setattr(mnist, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    for name, entry in registry.DATASETS.items():  # e.g. Debian's Fashion-MNIST folder
+        folders = tuple(dataclasses.replace(f, path=tmp_path / "no-debian")
+                        for f in entry.local_folders)
+        monkeypatch.setitem(registry.DATASETS, name,
+                            dataclasses.replace(entry, local_folders=folders))
 
 
 def test_the_catalogue_spans_the_api():

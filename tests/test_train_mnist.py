@@ -1,5 +1,6 @@
 """The training script end to end on a tiny IDX dataset written here (no network)."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -97,11 +98,14 @@ def test_bad_flags_exit_nonzero_with_a_message(flags, message, tmp_path):
 
 def test_missing_dataset_exits_with_one_line_listing_where_it_looked(tmp_path, monkeypatch,
                                                                      capsys):
-    from tinygrad_cnn.data import download, mnist
+    from tinygrad_cnn.data import download, registry
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("TINYGRAD_CNN_DATA", str(tmp_path / "nothing"))
-    monkeypatch.setattr(mnist, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian-here")
+    fashion = registry.DATASETS["fashion-mnist"]
+    (debian,) = fashion.local_folders
+    monkeypatch.setitem(registry.DATASETS, "fashion-mnist", dataclasses.replace(
+        fashion, local_folders=(dataclasses.replace(debian, path=tmp_path / "no-debian-here"),)))
 
     def no_network(url, timeout):
         raise OSError("network is unreachable")
