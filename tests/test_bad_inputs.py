@@ -395,7 +395,7 @@ CATALOGUE = {
     "read_idx missing file": (lambda tmp: data.read_idx(tmp / "absent.idx"), FileNotFoundError,
                               r"absent\.idx"),
     "read_idx(None)": (lambda tmp: data.read_idx(None), TypeError,
-                       r"path must be a str or os.PathLike file path; got None"),
+                       r"path must be a str or os.PathLike such as .*; got NoneType None"),
     "load_mnist name 'emnist'": (lambda tmp: data.load_mnist("emnist", download=False),
                                  ValueError, r"name must be one of 'mnist', 'fashion-mnist', "
                                  r"'mnist-5k'; got 'emnist'"),
@@ -419,17 +419,16 @@ CATALOGUE = {
     "Dataset x 0-d": (lambda tmp: data.Dataset(np.float64(1), [0]), ValueError,
                       r"x must have a first axis indexing the examples; got a 0-d array"),
     "split_last(1.0)": (lambda tmp: examples().split_last(1.0), ValueError,
-                        r"fraction must be a number in \[0, 1\): the share of examples held out "
-                        r"at the end; got 1.0"),
+                        r"fraction must be a number in \[0, 1\); got 1.0"),
     "split_last('0.2')": (lambda tmp: examples().split_last("0.2"), TypeError,
-                          r"fraction must be a number in \[0, 1\).*got '0.2' \(str\)"),
+                          r"fraction must be a number in \[0, 1\); got str '0.2'"),
     "split_last leaving no training examples": (lambda tmp: examples(1).split_last(0.5),
                                                 ValueError, r"fraction=0.5 of 1 examples leaves "
                                                 r"the head empty"),
     "batches(0)": (lambda tmp: examples().batches(0), ValueError,
                    r"batch_size must be a positive int; got 0"),
     "batches(32.0)": (lambda tmp: examples().batches(32.0), TypeError,
-                      r"batch_size must be a positive int; got 32.0 \(float\)"),
+                      r"batch_size must be a positive int; got float 32.0"),
     "batches shuffle='yes'": (lambda tmp: examples().batches(2, shuffle="yes"), TypeError,
                               r"shuffle must be True or False; got 'yes'"),
     "batches generator=RandomState": (lambda tmp: examples().batches(

@@ -5,6 +5,8 @@ is the *last* fraction, taken before any shuffling; batches come in order (views
 permutation drawn from a numpy Generator per pass; the last batch holds the rest.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -96,8 +98,9 @@ def test_split_last_refuses_a_fraction_that_leaves_a_part_empty(n, fraction, par
     (float("inf"), ValueError), ("0.2", TypeError), (None, TypeError), (True, TypeError),
 ])
 def test_split_last_takes_a_number_in_0_1(fraction, error):
-    with pytest.raises(error, match=rf"fraction must be a number in \[0, 1\): the share of "
-                                    rf"examples held out at the end; got {fraction!r}"):
+    kind = "" if error is ValueError else f"{type(fraction).__name__} "
+    with pytest.raises(error, match=rf"fraction must be a number in \[0, 1\); got "
+                                    rf"{kind}{re.escape(repr(fraction))}"):
         Dataset(*numbered(4)).split_last(fraction)
 
 
@@ -159,9 +162,9 @@ def test_a_generator_is_not_drawn_from_without_shuffle():
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"batch_size": 0}, ValueError, r"batch_size must be a positive int; got 0"),
     ({"batch_size": -3}, ValueError, r"batch_size must be a positive int; got -3"),
-    ({"batch_size": 1.5}, TypeError, r"batch_size must be a positive int; got 1.5 \(float\)"),
-    ({"batch_size": "32"}, TypeError, r"batch_size must be a positive int; got '32' \(str\)"),
-    ({"batch_size": True}, TypeError, r"batch_size must be a positive int; got True \(bool\)"),
+    ({"batch_size": 1.5}, TypeError, r"batch_size must be a positive int; got float 1.5"),
+    ({"batch_size": "32"}, TypeError, r"batch_size must be a positive int; got str '32'"),
+    ({"batch_size": True}, TypeError, r"batch_size must be a positive int; got bool True"),
     ({"batch_size": 2, "shuffle": "yes"}, TypeError, r"shuffle must be True or False; got 'yes'"),
     ({"batch_size": 2, "shuffle": True, "generator": np.random.RandomState(0)}, TypeError,
      r"generator must be a numpy.random.Generator \(such as tinygrad_cnn.rng.generator\(\)\) "

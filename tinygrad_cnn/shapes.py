@@ -7,15 +7,12 @@ size, stride and dilation, plus explicit zero padding.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .checks import is_int
+
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def standardize_pair(value, arg: str, allow_zero: bool = False) -> tuple[int, int]:
@@ -32,7 +29,7 @@ def standardize_pair(value, arg: str, allow_zero: bool = False) -> tuple[int, in
             raise TypeError(f"{arg} must be {accepted}; got the string {value!r}{hint}")
         if isinstance(v, (float, np.floating)) and not math.isfinite(v):
             raise ValueError(f"{arg} must be {accepted}; got non-finite {value!r}")
-        if not _is_int(v):
+        if not is_int(v):
             raise TypeError(f"{arg} must be {accepted}; got {value!r} ({type(v).__name__})")
         if v < smallest:
             raise ValueError(f"{arg} must be {accepted}; got {value!r}")
@@ -54,16 +51,16 @@ def standardize_padding(padding, allow_explicit: bool = True):
         return mode
     if not allow_explicit:
         raise TypeError(f"padding must be {accepted}; got {padding!r}")
-    if _is_int(padding) or (isinstance(padding, (tuple, list)) and len(padding) == 2
-                            and all(_is_int(p) for p in padding)):
+    if is_int(padding) or (isinstance(padding, (tuple, list)) and len(padding) == 2
+                            and all(is_int(p) for p in padding)):
         ph, pw = standardize_pair(padding, "padding", allow_zero=True)
         return (ph, ph), (pw, pw)
     if (isinstance(padding, (tuple, list)) and len(padding) == 2
             and all(isinstance(p, (tuple, list)) and len(p) == 2 for p in padding)):
         flat = [v for p in padding for v in p]
-        if all(_is_int(v) and v >= 0 for v in flat):
+        if all(is_int(v) and v >= 0 for v in flat):
             return (int(flat[0]), int(flat[1])), (int(flat[2]), int(flat[3]))
-    kind = ValueError if isinstance(padding, (tuple, list)) or _is_int(padding) else TypeError
+    kind = ValueError if isinstance(padding, (tuple, list)) or is_int(padding) else TypeError
     raise kind(f"padding must be {accepted} with non-negative ints; got {padding!r}")
 
 

@@ -51,7 +51,7 @@ from collections import deque
 import graphviz
 import numpy as np
 
-from .checks import check_bool
+from .checks import check_bool, check_path
 from .tensor import Tensor
 
 __all__ = ["DEFAULT_MAX_NODES", "FORMATS", "GraphvizNotFoundError", "draw_graph", "render"]
@@ -430,12 +430,7 @@ def render(root, path, **kwargs) -> str:
         RuntimeError: ``dot`` ran and failed (its message is included).
     """
     _check_root(root)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike such as 'graph.svg'; got "
-                        f"{type(path).__name__} {path!r:.60}")
-    path = os.fspath(path)
-    if isinstance(path, bytes):
-        raise TypeError(f"path must be a str or os.PathLike of str; got bytes {path!r:.60}")
+    path = check_path(path, "path", "'graph.svg'")
     stem, suffix = os.path.splitext(path)
     fmt = suffix[1:].lower()
     if fmt not in FORMATS:

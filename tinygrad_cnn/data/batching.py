@@ -14,13 +14,12 @@ views of the arrays given.
 from __future__ import annotations
 
 import math
-import numbers
 import reprlib
 
 import numpy as np
 
 from .. import rng as _rng
-from ..checks import check_bool
+from ..checks import check_bool, check_int, check_number
 
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
@@ -89,11 +88,7 @@ class Dataset:
             TypeError: ``fraction`` is not a number.
             ValueError: ``fraction`` is outside [0, 1), or leaves one part empty.
         """
-        accepted = "a number in [0, 1): the share of examples held out at the end"
-        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
-            raise TypeError(f"fraction must be {accepted}; got {_short(fraction)}")
-        if not (math.isfinite(fraction) and 0 <= fraction < 1):
-            raise ValueError(f"fraction must be {accepted}; got {fraction!r}")
+        fraction = check_number(fraction, "fraction", 0, 1)  # the share held out at the end
         n = len(self)
         split_at = n if fraction == 0 else int(math.floor(n * (1.0 - fraction)))
         if fraction and split_at in (0, n):
@@ -122,10 +117,7 @@ class Dataset:
         Raises:
             TypeError / ValueError: a bad argument; the message names it.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-            raise TypeError(f"batch_size must be a positive int; got {_short(batch_size)}")
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", 1)
         shuffle = check_bool(shuffle, "shuffle")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"generator must be a numpy.random.Generator (such as "

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..checks import check_path
 
 # dtype code -> big-endian numpy dtype, as the IDX format defines them.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -37,10 +38,7 @@ _ACCEPTED_DTYPES = ", ".join(_CODE_OF)  # "uint8, int8, int16, int32, float32, f
 
 
 def _check_path(path, arg: str = "path") -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{arg} must be a str or os.PathLike file path; "
-                        f"got {path!r} ({type(path).__name__})")
-    return Path(path)
+    return Path(check_path(path, arg, "'t10k-images-idx3-ubyte.gz'"))
 
 
 def _read_bytes(path: Path) -> bytes:
