@@ -124,7 +124,9 @@ def test_op_classes_end_in_Op_and_never_share_a_name_with_a_layer():
 
 def test_every_op_has_a_door_in_functional():
     from tinygrad_cnn import functional as F
-    missing = [c.__name__ for c in op_classes() if not callable(getattr(F, c.name, None))]
+    # ops that compute another op's gradient (conv2d_input_grad, …) are reached by tc.grad
+    doors = [c for c in op_classes() if c.gradient_of is None]
+    missing = [c.__name__ for c in doors if not callable(getattr(F, c.name, None))]
     assert missing == []
 
 

@@ -196,15 +196,25 @@ def test_comparison_with_ndarray_on_the_left_returns_a_tensor():
     np.testing.assert_array_equal(out.data, [False, True])
 
 
-def test_double_equals_is_identity_and_tensors_are_hashable():
-    a = Tensor(np.ones(2))
-    b = Tensor(a.data)  # same values, different tensor
-    assert a == a
-    assert not (a == b)
-    assert a != b
+def test_double_equals_is_elementwise_and_tensors_still_hash_by_identity():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([1.0, 5.0]))
+    same, different = a == b, a != b
+    assert isinstance(same, Tensor) and same.dtype == np.bool_ and not same.requires_grad
+    np.testing.assert_array_equal(same.data, [True, False])
+    np.testing.assert_array_equal(different.data, [False, True])
+    np.testing.assert_array_equal((a == 2).data, [False, True])
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(a == b)  # numpy's rule for more than one element
     d = {a: "a", b: "b"}
     assert d[a] == "a" and d[b] == "b"
     assert len({a, b, a}) == 2
+
+
+def test_accuracy_computed_with_double_equals_is_right():
+    predictions = Tensor(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])).argmax(axis=1)
+    labels = np.array([1, 0, 0])
+    assert (predictions == labels).astype(np.float32).mean().item() == pytest.approx(2 / 3)
 
 
 def test_eq_compares_values():

@@ -1,7 +1,9 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
 from . import data, functional, losses, nn, optim, viz, zoo
+from .autograd import grad
 from .function import Function, no_grad
+from .functional import concatenate, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
 from .shapes import conv_output_shape
@@ -11,6 +13,12 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "concatenate",
+    "grad",
+    "maximum",
+    "minimum",
+    "stack",
+    "where",
     "conv_output_shape",
     "data",
     "functional",

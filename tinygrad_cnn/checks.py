@@ -10,8 +10,23 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 
 import numpy as np
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel() -> int:
+    """``warnings.warn(..., stacklevel=user_stacklevel())`` points at the user's line.
+
+    Counts the frames from the caller of this function up to the first one outside the
+    tinygrad_cnn package, however deep inside the library the warning is raised.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def is_int(value) -> bool:

@@ -59,6 +59,8 @@ class Function:
 
     parents: tuple = ()
     saved: tuple = ()
+    applied = False  # an instance records one call: a second apply() is refused
+    gradient_of = None  # for ops that compute another op's gradient: that op's name
     layer = None  # the layer whose call created this node, if any
     needs_input_grad: tuple = ()
 
@@ -70,6 +72,22 @@ class Function:
 
     def backward(self, grad: np.ndarray) -> tuple:
         raise NotImplementedError
+
+    def backward_graph(self, grad, inputs: tuple, output) -> tuple:
+        """``backward`` in Tensor operations, so the gradients are differentiable again.
+
+        Called instead of ``backward`` by ``tc.grad(..., create_graph=True)``. ``grad`` is
+        a Tensor, ``inputs`` are the Tensors ``forward`` saw (in order) and ``output`` the
+        Tensor it returned; return one Tensor (or None) per input, computed from them with
+        Tensor operations. What ``save_for_backward`` kept can be used as constants.
+        """
+        cls = type(self).__name__
+        raise NotImplementedError(
+            f"op '{self.name}' ({cls}) has only an ndarray backward, so create_graph=True "
+            f"cannot differentiate through it. Make it twice differentiable by defining "
+            f"{cls}.backward_graph(self, grad, inputs, output) with Tensor operations "
+            f"(see docs/custom_ops.md)"
+        )
 
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
@@ -84,6 +102,11 @@ class Function:
 
     def apply(self, *inputs):
         """Run the op on Tensors; the output is recorded when an input requires grad."""
+        if self.applied:
+            raise RuntimeError(f"this {type(self).__name__} instance was already applied; an "
+                               f"op instance records one call, so create a new one per call "
+                               f"({type(self).__name__}(...).apply(...))")
+        self.applied = True
         for i, t in enumerate(inputs):
             if not hasattr(t, "_ctx"):
                 raise TypeError(f"{self.name}.apply takes Tensors; input {i} is "

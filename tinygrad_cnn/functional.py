@@ -13,9 +13,11 @@ import numpy as np
 from . import rng
 from .checks import check_bool, check_nhwc, check_number
 from .ops.conv import Conv2DOp
-from .ops.elementwise import DropoutOp
+from .ops.elementwise import DropoutOp, WhereOp
 from .ops.loss import CrossEntropyOp
+from .ops.movement import ConcatenateOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
+from .ops.reduce import normalize_axis
 from .tensor import Tensor
 
 
@@ -134,6 +136,39 @@ def astype(x, dtype) -> Tensor:
     return _tensor(x, "x").astype(dtype)
 
 
+def maximum(a, b) -> Tensor:
+    """Elementwise larger value; at ties each side gets half the gradient (torch.maximum)."""
+    a, b = _operands(a, b)
+    return a.maximum(b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise smaller value; at ties each side gets half the gradient (torch.minimum)."""
+    a, b = _operands(a, b)
+    return a.minimum(b)
+
+
+def where(cond, a, b) -> Tensor:
+    """``a`` where ``cond`` is True, else ``b`` (numpy.where); cond is a bool mask."""
+    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    a, b = _operands(a, b)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: cond {cond.shape}, a {a.shape} and b {b.shape} do not "
+                         f"broadcast to one shape") from None
+    return WhereOp(cond).apply(a, b)
+
+
+def _operands(a, b) -> tuple[Tensor, Tensor]:
+    """Two operands as Tensors; a number or array takes the other Tensor's dtype."""
+    if isinstance(a, Tensor):
+        return a, a._operand(b)
+    if isinstance(b, Tensor):
+        return b._operand(a), b
+    return _tensor(np.asarray(a), "a"), _tensor(np.asarray(b), "b")
+
+
 # ------------------------------------------------------------- reductions, matmul
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _tensor(x, "x").sum(axis, keepdims)
@@ -145,6 +180,14 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _tensor(x, "x").max(axis, keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _tensor(x, "x").min(axis, keepdims)
+
+
+def var(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _tensor(x, "x").var(axis, keepdims)
 
 
 def matmul(a, b) -> Tensor:
@@ -169,8 +212,38 @@ def pad(x, pad_width) -> Tensor:
 
 
 def getitem(x, index) -> Tensor:
-    """``x[index]``: ints, slices, None, Ellipsis, integer arrays."""
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays and bool masks."""
     return _tensor(x, "x")[index]
+
+
+def broadcast_to(x, shape) -> Tensor:
+    return _tensor(x, "x").broadcast_to(shape)
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (numpy.concatenate)."""
+    tensors = _tensor_list(tensors, "concatenate")
+    (axis,) = normalize_axis(axis, tensors[0].ndim)
+    return ConcatenateOp(axis).apply(*tensors)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new axis (numpy.stack)."""
+    tensors = _tensor_list(tensors, "stack")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape; got {sorted(shapes)}")
+    (axis,) = normalize_axis(axis, tensors[0].ndim + 1)
+    return concatenate([t.expand_dims(axis) for t in tensors], axis)
+
+
+def _tensor_list(tensors, op: str) -> list[Tensor]:
+    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: tensors must be a list or tuple of Tensors/arrays; got "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: tensors is empty; give at least one tensor")
+    return [_tensor(t, f"tensors[{i}]") for i, t in enumerate(tensors)]
 
 
 # ---------------------------------------------------------- softmax and losses

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import operator
 
 import numpy as np
 
-from . import function
+from . import autograd, function
 from .checks import check_bool
 from .ops.elementwise import (
     AbsOp,
@@ -17,6 +16,8 @@ from .ops.elementwise import (
     DivOp,
     ExpOp,
     LogOp,
+    MaximumOp,
+    MinimumOp,
     MulOp,
     NegOp,
     PowOp,
@@ -28,11 +29,10 @@ from .ops.elementwise import (
 )
 from .ops.loss import LogSoftmaxOp, SoftmaxOp
 from .ops.matmul import MatMulOp
-from .ops.movement import GetItemOp, PadOp, ReshapeOp, TransposeOp, flattened_shape
-from .ops.reduce import MaxOp, MeanOp, SumOp
+from .ops.movement import ExpandOp, GetItemOp, PadOp, ReshapeOp, TransposeOp, flattened_shape
+from .ops.reduce import MaxOp, MeanOp, MinOp, SumOp, normalize_axis
 
 _creation_counter = itertools.count()
-_creation_order = operator.attrgetter("_id")
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -94,6 +94,15 @@ def _binary(op, a: Tensor, b: Tensor) -> Tensor:
         raise
 
 
+def _one_axis(axis, ndim: int):
+    """None, or one axis as a non-negative int (argmax/argmin take no tuples, like numpy)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"axis must be None or one int for argmax/argmin; got {axis!r}")
+    return normalize_axis(axis, ndim)[0]
+
+
 def _index_arrays(index):
     """Tensors inside an index become their arrays (ops see ndarrays only)."""
     if isinstance(index, tuple):
@@ -111,7 +120,8 @@ class Tensor:
         name: optional label, shown in rendered graphs (layers name their weights).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_id", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_id", "_hooks",
+                 "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -127,6 +137,8 @@ class Tensor:
         self.name = name
         self._ctx: function.Function | None = None  # the op that produced this tensor
         self._id = next(_creation_counter)  # parents are always older: a topological key
+        self._hooks: tuple = ()  # register_hook functions
+        self._retains_grad = False
 
     @classmethod
     def _from_op(cls, array: np.ndarray) -> Tensor:
@@ -136,6 +148,7 @@ class Tensor:
         t = cls.__new__(cls)
         t.data, t.grad, t.requires_grad, t.name, t._ctx = array, None, False, None, None
         t._id = next(_creation_counter)
+        t._hooks, t._retains_grad = (), False
         return t
 
     # ----------------------------------------------------------------- array facts
@@ -204,10 +217,10 @@ class Tensor:
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
 
-        The walk is iterative and ordered by creation (children before parents), so it
-        is deterministic and has no recursion limit. Unless ``retain_graph=True`` the
-        graph is released afterwards; with it, intermediate tensors keep their ``grad``
-        too, for inspection (``viz.draw_graph(..., show_grads=True)``).
+        The walk (``autograd.backprop``) is iterative and ordered by creation, so it is
+        deterministic and has no recursion limit. Unless ``retain_graph=True`` the graph is
+        released afterwards; with it, intermediate tensors keep their ``grad`` too, for
+        inspection (``viz.draw_graph(..., show_grads=True)``).
         """
         retain_graph = check_bool(retain_graph, "retain_graph")
         if not self.requires_grad:
@@ -231,38 +244,14 @@ class Tensor:
                     f"{self.shape}; they must be equal"
                 )
             grad = np.array(grad, dtype=self.dtype)  # a copy: .grad never aliases the caller's
-
-        order = self._graph_nodes()
-        pending = {self: grad}  # tensor -> gradient summed so far (tensors hash by identity)
-        stored: set[int] = set()  # ids of arrays that became some tensor's .grad in this call
-        for node in order:
-            g = pending.pop(node, None)
-            if g is None:
-                continue
-            ctx = node._ctx
-            if ctx is None or retain_graph:
-                node._accumulate_grad(g, stored)
-            if ctx is None:
-                continue
-            if ctx.saved is None:
-                raise RuntimeError(
-                    f"the graph through '{ctx.name}' was already released by an earlier "
-                    f"backward(); call backward(retain_graph=True) to backprop twice"
-                )
-            parent_grads = ctx.backward(g)
-            for parent, pg in zip(ctx.parents, parent_grads, strict=True):
-                if pg is None or not parent.requires_grad:
-                    continue
-                pending[parent] = pg if parent not in pending else pending[parent] + pg
-            if not retain_graph:
-                ctx.release()
+        autograd.backprop([self], [grad], retain_graph=retain_graph)
 
     def _accumulate_grad(self, g: np.ndarray, stored: set) -> None:
         if type(g) is not np.ndarray or g.dtype != self.dtype:
             g = np.asarray(g, dtype=self.dtype)  # numpy scalars from 0-d ops, other dtypes
         elif not g.flags.owndata or id(g) in stored:
             # Never alias an array another node may also hold: a view of an upstream
-            # gradient, or the very array `Add.backward` handed to both of its inputs.
+            # gradient, or the very array `AddOp.backward` handed to both of its inputs.
             g = g.copy()
         if self.grad is None:
             self.grad = g
@@ -270,21 +259,54 @@ class Tensor:
         else:
             self.grad = self.grad + g
 
-    def _graph_nodes(self) -> list[Tensor]:
-        """Every tensor requiring grad that leads to self, children before parents."""
-        seen = {self}
-        stack, nodes = [self], []
-        while stack:
-            node = stack.pop()
-            nodes.append(node)
-            ctx = node._ctx
-            if ctx is not None:
-                for parent in ctx.parents:
-                    if parent.requires_grad and parent not in seen:
-                        seen.add(parent)
-                        stack.append(parent)
-        nodes.sort(key=_creation_order, reverse=True)
-        return nodes
+    def retain_grad(self) -> Tensor:
+        """Keep this (non-leaf) tensor's ``.grad`` after backward, as leaves do."""
+        if not self.requires_grad:
+            raise ValueError("retain_grad() on a tensor that does not require grad: it will "
+                             "never get a gradient")
+        self._retains_grad = True
+        return self
+
+    def register_hook(self, fn) -> None:
+        """Call ``fn(grad)`` with the gradient flowing into this tensor during backward.
+
+        ``fn`` gets the summed gradient as an ndarray; returning None keeps it, returning
+        an array of the same shape replaces it (for this tensor and everything before it).
+        """
+        if not callable(fn):
+            raise TypeError(f"register_hook: fn must be callable, fn(grad) -> None or ndarray; "
+                            f"got {type(fn).__name__} {fn!r:.60}")
+        if not self.requires_grad:
+            raise ValueError("register_hook() on a tensor that does not require grad: no "
+                             "gradient will ever flow into it")
+        self._hooks = (*self._hooks, fn)
+
+    def _run_hooks(self, g):
+        recorded = isinstance(g, Tensor)  # create_graph: hooks still see an ndarray
+        for fn in self._hooks:
+            result = fn(g.data if recorded else g)
+            if result is None:
+                continue
+            result = np.asarray(result.data if isinstance(result, Tensor) else result)
+            if result.shape != self.shape:
+                raise ValueError(f"a hook returned a gradient of shape {result.shape} for a "
+                                 f"tensor of shape {self.shape}; return None or an array of "
+                                 f"that shape")
+            result = result.astype(self.dtype, copy=False)
+            g = Tensor._from_op(result) if recorded else result
+        return g
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf tensor, in place; returns the tensor."""
+        flag = check_bool(flag, "flag")
+        if not self.is_leaf:
+            raise ValueError("requires_grad_() works on leaf tensors only; this one was "
+                             "computed by an op (use detach() to start a new leaf)")
+        if flag and self.dtype.kind != "f":
+            raise ValueError(f"requires_grad needs floating-point data; got dtype {self.dtype}. "
+                             f"Convert first with t = t.astype(np.float32)")
+        self.requires_grad = flag
+        return self
 
     # ------------------------------------------------------------------- operators
     def _operand(self, other) -> Tensor:
@@ -334,14 +356,20 @@ class Tensor:
     def __rmatmul__(self, other):
         return MatMulOp().apply(self._operand(other), self)
 
+    def maximum(self, other):
+        return _binary(MaximumOp(), self, self._operand(other))
+
+    def minimum(self, other):
+        return _binary(MinimumOp(), self, self._operand(other))
+
     def __neg__(self):
         return NegOp().apply(self)
 
     def __pos__(self):
         return self
 
-    # Comparisons are elementwise and never differentiable; `==` stays identity so
-    # tensors remain hashable (use eq()).
+    # Comparisons are elementwise (numpy's and PyTorch's rule) and return bool Tensors that
+    # never require grad. Tensors still hash by identity, so they work as dict keys.
     def _compare(self, other, ufunc) -> Tensor:
         if isinstance(other, Tensor):
             other = other.data
@@ -368,9 +396,13 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
-    def eq(self, other) -> Tensor:
+    def __eq__(self, other):
         return self._compare(other, np.equal)
 
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    eq = __eq__
     __hash__ = object.__hash__
 
     # --------------------------------------------------------------------- methods
@@ -404,8 +436,47 @@ class Tensor:
     def max(self, axis=None, keepdims: bool = False):
         return MaxOp(axis, keepdims, self.ndim).apply(self)
 
+    def min(self, axis=None, keepdims: bool = False):
+        return MinOp(axis, keepdims, self.ndim).apply(self)
+
+    def var(self, axis=None, keepdims: bool = False):
+        """The biased (ddof=0) variance, as numpy's default and Keras' batch statistics."""
+        centred = self - self.mean(axis, keepdims=True)
+        return (centred * centred).mean(axis, keepdims)
+
+    def argmax(self, axis=None) -> Tensor:
+        """Indices of the maxima (int64); not differentiable."""
+        return Tensor._from_op(np.argmax(self.data, axis=_one_axis(axis, self.ndim)))
+
+    def argmin(self, axis=None) -> Tensor:
+        """Indices of the minima (int64); not differentiable."""
+        return Tensor._from_op(np.argmin(self.data, axis=_one_axis(axis, self.ndim)))
+
+    def broadcast_to(self, shape):
+        return ExpandOp(shape, self.shape).apply(self)
+
     def reshape(self, *shape):
         return ReshapeOp(shape, self.shape).apply(self)
+
+    def squeeze(self, axis=None):
+        """Drop size-1 axes (all of them, or those in ``axis``, which must have size 1)."""
+        axes = normalize_axis(axis, self.ndim)
+        if axis is not None and any(self.shape[a] != 1 for a in axes):
+            raise ValueError(f"squeeze(axis={axis!r}): only axes of size 1 can be removed; "
+                             f"the shape is {self.shape}")
+        keep = [n for i, n in enumerate(self.shape) if not (i in axes and n == 1)]
+        return self.reshape(tuple(keep))
+
+    def expand_dims(self, axis):
+        """Insert a size-1 axis at ``axis`` (an int or a tuple, as numpy.expand_dims)."""
+        axes = normalize_axis(axis, self.ndim + (len(axis) if isinstance(axis, tuple) else 1))
+        shape = iter(self.shape)
+        return self.reshape(tuple(1 if i in axes else next(shape)
+                                  for i in range(self.ndim + len(axes))))
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (numpy's name)
+        return self.transpose()
 
     def transpose(self, *axes):
         return TransposeOp(axes, self.ndim).apply(self)

@@ -119,73 +119,160 @@ class Conv2DOp(Function):
 
     # ----------------------------------------------------------------- forward
     def forward(self, x, kernel, bias=None):
-        n, h, w, c = x.shape
-        kh, kw, _, f = kernel.shape
-        self.kernel_hw = (kh, kw)
-        pads = resolve_pads(self.padding, (h, w), (kh, kw), self.strides, self.dilation)
-        oh, ow = window_output_hw((h, w), (kh, kw), self.strides, pads, self.dilation)
-        k = kh * kw * c
-        xp = pad_hw(x, pads)                                        # (N, Hp, Wp, C)
-        cols = im2col(xp, (kh, kw), (oh, ow), self.strides, self.dilation,
-                      ones_column=bias is not None)                 # (M, K[+1])
-        weights = kernel.reshape(k, f)                              # (K, F)
-        if bias is not None:  # cols ends with a column of ones
-            weights = np.concatenate([weights, bias[None, :]])      # (K+1, F)
-        out = cols @ weights                                        # (M, F): the one GEMM
-        self.save_for_backward(cols, kernel, (n, h, w, c), pads, (oh, ow))
-        return out.reshape(n, oh, ow, f)
+        kh, kw = self.kernel_hw = kernel.shape[:2]
+        pads = resolve_pads(self.padding, x.shape[1:3], (kh, kw), self.strides, self.dilation)
+        out, cols = conv_forward(x, kernel, bias, self.strides, pads, self.dilation)
+        self.save_for_backward(cols, kernel, x.shape, pads)
+        return out
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad):
-        cols, kernel, x_shape, pads, out_hw = self.saved
-        n, h, w, c = x_shape
-        kh, kw, _, f = kernel.shape
-        k = kh * kw * c
+        cols, kernel, x_shape, pads = self.saved
+        k = cols.shape[1] - (len(self.needs_input_grad) > 2)        # KH·KW·C_in
         needs_x, needs_kernel = self.needs_input_grad[:2]
         needs_bias = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
-        g = grad.reshape(-1, f)                                     # (M, F)
+        g = grad.reshape(-1, kernel.shape[3])                       # (M, F)
         dx = dkernel = dbias = None
         if needs_kernel or needs_bias:
             dw = cols.T @ g                                         # (K[+1], F)
             dkernel = dw[:k].reshape(kernel.shape) if needs_kernel else None
             dbias = dw[k] if needs_bias else None
         if needs_x:
-            dx = self._input_grad(g, kernel, x_shape, pads, out_hw)
+            dx = conv_input_grad(grad, kernel, x_shape, self.strides, pads, self.dilation)
         return (dx, dkernel, dbias)[:len(self.needs_input_grad)]
 
-    def _input_grad(self, g, kernel, x_shape, pads, out_hw):
-        """col2im: per-tap GEMMs, each block added into a strided view of dx."""
-        n, h, w, c = x_shape
-        kh, kw, _, f = kernel.shape
-        oh, ow = out_hw
-        (top, _), (left, _) = pads
-        # where each tap lands inside the unpadded input; taps reading only padding add
-        # nothing and are skipped
-        spans = {i * kw + j: (tap_span(i * self.dilation[0], top, self.strides[0], oh, h),
-                              tap_span(j * self.dilation[1], left, self.strides[1], ow, w))
-                 for i in range(kh) for j in range(kw)}
-        spans = {t: s for t, s in spans.items() if s[0][1] != slice(0, 0) != s[1][1]}
-        if c == 1:
-            per_tap = (kernel.reshape(kh * kw, f) @ g.T).reshape(kh * kw, n, oh, ow, 1)
+    def backward_graph(self, grad, inputs, output):
+        x, kernel = inputs[:2]
+        _, _, _, pads = self.saved
+        geometry = (self.strides, pads, self.dilation)
+        dx = Conv2DInputGradOp(x.shape, *geometry).apply(grad, kernel)
+        dkernel = Conv2DKernelGradOp(kernel.shape[:2], *geometry).apply(x, grad)
+        dbias = (grad.sum(axis=(0, 1, 2)),) if len(inputs) > 2 else ()
+        return (dx, dkernel, *dbias)
 
-            def tap_grad(t):                                        # (N, OH, OW, 1)
-                return per_tap[t]
-        else:
-            w_taps = np.ascontiguousarray(
-                kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))  # (KH·KW, F, C)
-            block = np.empty((n * oh * ow, c), g.dtype)             # reused: stays in cache
 
-            def tap_grad(t):                                        # (N, OH, OW, C)
-                return np.matmul(g, w_taps[t], out=block).reshape(n, oh, ow, c)
-        # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
-        # starts dx as a copy, which saves a pass over zeros
-        whole = [t for t, ((rows, _), (cols, _)) in spans.items()
-                 if rows == slice(0, h, 1) and cols == slice(0, w, 1)]
-        if whole:
-            (_, rows_out), (_, cols_out) = spans.pop(whole[0])
-            dx = tap_grad(whole[0])[:, rows_out, cols_out].copy()  # (N, H, W, C)
-        else:
-            dx = np.zeros(x_shape, g.dtype)                         # (N, H, W, C)
-        for t, ((rows_in, rows_out), (cols_in, cols_out)) in spans.items():
-            dx[:, rows_in, cols_in] += tap_grad(t)[:, rows_out, cols_out]
-        return dx
+# ------------------------------------------------------------ the arithmetic, on arrays
+
+def conv_forward(x, kernel, bias, strides, pads, dilation):
+    """(N, OH, OW, F) output of a conv with explicit ``pads``, and its patch matrix."""
+    n, h, w, c = x.shape
+    kh, kw, _, f = kernel.shape
+    oh, ow = window_output_hw((h, w), (kh, kw), strides, pads, dilation)
+    k = kh * kw * c
+    xp = pad_hw(x, pads)                                            # (N, Hp, Wp, C)
+    cols = im2col(xp, (kh, kw), (oh, ow), strides, dilation,
+                  ones_column=bias is not None)                     # (M, K[+1])
+    weights = kernel.reshape(k, f)                                  # (K, F)
+    if bias is not None:  # cols ends with a column of ones
+        weights = np.concatenate([weights, bias[None, :]])          # (K+1, F)
+    out = cols @ weights                                            # (M, F): the one GEMM
+    return out.reshape(n, oh, ow, f), cols
+
+
+def conv_kernel_grad(x, grad, kernel_hw, strides, pads, dilation):
+    """d(conv output)/d(kernel) contracted with ``grad``: ``cols.T @ grad``, one GEMM."""
+    c, f = x.shape[3], grad.shape[3]
+    xp = pad_hw(x, pads)
+    cols = im2col(xp, kernel_hw, grad.shape[1:3], strides, dilation)  # (M, K)
+    return (cols.T @ grad.reshape(-1, f)).reshape(*kernel_hw, c, f)
+
+
+def conv_input_grad(grad, kernel, x_shape, strides, pads, dilation):
+    """col2im: d(conv output)/dx contracted with ``grad`` (N, OH, OW, F) → (N, H, W, C).
+
+    Per-tap GEMMs, each block added into a strided view of dx.
+    """
+    n, h, w, c = x_shape
+    kh, kw, _, f = kernel.shape
+    oh, ow = grad.shape[1:3]
+    g = grad.reshape(-1, f)                                         # (M, F)
+    (top, _), (left, _) = pads
+    # where each tap lands inside the unpadded input; taps reading only padding add
+    # nothing and are skipped
+    spans = {i * kw + j: (tap_span(i * dilation[0], top, strides[0], oh, h),
+                          tap_span(j * dilation[1], left, strides[1], ow, w))
+             for i in range(kh) for j in range(kw)}
+    spans = {t: s for t, s in spans.items() if s[0][1] != slice(0, 0) != s[1][1]}
+    if c == 1:
+        per_tap = (kernel.reshape(kh * kw, f) @ g.T).reshape(kh * kw, n, oh, ow, 1)
+
+        def tap_grad(t):                                            # (N, OH, OW, 1)
+            return per_tap[t]
+    else:
+        w_taps = np.ascontiguousarray(
+            kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))      # (KH·KW, F, C)
+        block = np.empty((n * oh * ow, c), g.dtype)                 # reused: stays in cache
+
+        def tap_grad(t):                                            # (N, OH, OW, C)
+            return np.matmul(g, w_taps[t], out=block).reshape(n, oh, ow, c)
+    # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
+    # starts dx as a copy, which saves a pass over zeros
+    whole = [t for t, ((rows, _), (cols, _)) in spans.items()
+             if rows == slice(0, h, 1) and cols == slice(0, w, 1)]
+    if whole:
+        (_, rows_out), (_, cols_out) = spans.pop(whole[0])
+        dx = tap_grad(whole[0])[:, rows_out, cols_out].copy()      # (N, H, W, C)
+    else:
+        dx = np.zeros(x_shape, g.dtype)                             # (N, H, W, C)
+    for t, ((rows_in, rows_out), (cols_in, cols_out)) in spans.items():
+        dx[:, rows_in, cols_in] += tap_grad(t)[:, rows_out, cols_out]
+    return dx
+
+
+# ------------------------------------------------- the gradients as ops (second order)
+
+class Conv2DInputGradOp(Function):
+    """``conv_input_grad(g, kernel)``: conv's dx as an op, so it can be differentiated.
+
+    It is bilinear in (g, kernel); its gradients are a conv and a kernel gradient again,
+    so the three conv ops differentiate each other to any order.
+    """
+
+    name = "conv2d_input_grad"
+    gradient_of = "conv2d"
+
+    def __init__(self, x_shape, strides, pads, dilation):
+        self.x_shape, self.strides, self.pads, self.dilation = x_shape, strides, pads, dilation
+
+    def forward(self, g, kernel):
+        self.save_for_backward(g, kernel)
+        return conv_input_grad(g, kernel, self.x_shape, self.strides, self.pads, self.dilation)
+
+    def backward(self, h):
+        g, kernel = self.saved
+        geometry = (self.strides, self.pads, self.dilation)
+        return (conv_forward(h, kernel, None, *geometry)[0],
+                conv_kernel_grad(h, g, kernel.shape[:2], *geometry))
+
+    def backward_graph(self, h, inputs, output):
+        g, kernel = inputs
+        geometry = (self.strides, self.pads, self.dilation)
+        return (Conv2DOp(self.strides, self.pads, self.dilation).apply(h, kernel),
+                Conv2DKernelGradOp(kernel.shape[:2], *geometry).apply(h, g))
+
+
+class Conv2DKernelGradOp(Function):
+    """``conv_kernel_grad(x, g)``: conv's d(kernel) as an op (bilinear in x and g)."""
+
+    name = "conv2d_kernel_grad"
+    gradient_of = "conv2d"
+
+    def __init__(self, kernel_hw, strides, pads, dilation):
+        self.kernel_hw, self.strides, self.pads, self.dilation = (tuple(kernel_hw), strides,
+                                                                   pads, dilation)
+
+    def forward(self, x, g):
+        self.save_for_backward(x, g)
+        return conv_kernel_grad(x, g, self.kernel_hw, self.strides, self.pads, self.dilation)
+
+    def backward(self, h):
+        x, g = self.saved
+        geometry = (self.strides, self.pads, self.dilation)
+        return (conv_input_grad(g, h, x.shape, *geometry),
+                conv_forward(x, h, None, *geometry)[0])
+
+    def backward_graph(self, h, inputs, output):
+        x, g = inputs
+        geometry = (self.strides, self.pads, self.dilation)
+        return (Conv2DInputGradOp(x.shape, *geometry).apply(g, h),
+                Conv2DOp(self.strides, self.pads, self.dilation).apply(x, h))

@@ -31,6 +31,10 @@ class AddOp(Function):
         a_shape, b_shape = self.saved
         return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
 
+    def backward_graph(self, grad, inputs, output):
+        a, b = inputs
+        return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
+
 
 class SubOp(Function):
     """d(a−b)/da = 1, d(a−b)/db = −1."""
@@ -45,6 +49,10 @@ class SubOp(Function):
         a_shape, b_shape = self.saved
         needs_b = self.needs_input_grad[1]
         return unbroadcast(grad, a_shape), (unbroadcast(-grad, b_shape) if needs_b else None)
+
+    def backward_graph(self, grad, inputs, output):
+        a, b = inputs
+        return unbroadcast(grad, a.shape), unbroadcast(-grad, b.shape)
 
 
 class MulOp(Function):
@@ -62,6 +70,10 @@ class MulOp(Function):
         db = unbroadcast(grad * a, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
+    def backward_graph(self, grad, inputs, output):
+        a, b = inputs
+        return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
+
 
 class DivOp(Function):
     """d(a/b)/da = 1/b, d(a/b)/db = −a/b²."""
@@ -77,6 +89,10 @@ class DivOp(Function):
         da = unbroadcast(grad / b, a.shape) if self.needs_input_grad[0] else None
         db = unbroadcast(-grad * a / (b * b), b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+    def backward_graph(self, grad, inputs, output):
+        a, b = inputs
+        return unbroadcast(grad / b, a.shape), unbroadcast(-grad * a / (b * b), b.shape)
 
 
 class PowOp(Function):
@@ -102,6 +118,16 @@ class PowOp(Function):
             db = unbroadcast(grad * out * log_a, b.shape)  # d/db a**b, taken as 0 where a <= 0
         return da, db
 
+    def backward_graph(self, grad, inputs, output):
+        a, b = inputs
+        zero_power = b.data == 0  # constants: where the exponent is 0 and the base not positive
+        positive = a.data > 0
+        # b·a^(b−1) with the exponent nudged where b = 0, so 0·0^(−1) never makes a nan
+        local = b * a ** (b - 1 + zero_power) if zero_power.any() else b * a ** (b - 1)
+        log_a = (a * positive + ~positive).log() * positive  # ln a, and 0 where a <= 0
+        return (unbroadcast(grad * local, a.shape),
+                unbroadcast(grad * output * log_a, b.shape))
+
 
 class NegOp(Function):
     """d(−a)/da = −1."""
@@ -112,6 +138,9 @@ class NegOp(Function):
         return -a
 
     def backward(self, grad):
+        return (-grad,)
+
+    def backward_graph(self, grad, inputs, output):
         return (-grad,)
 
 
@@ -129,6 +158,9 @@ class ExpOp(Function):
         (out,) = self.saved
         return (grad * out,)
 
+    def backward_graph(self, grad, inputs, output):
+        return (grad * output,)
+
 
 class LogOp(Function):
     """d(ln a)/da = 1/a."""
@@ -141,6 +173,10 @@ class LogOp(Function):
 
     def backward(self, grad):
         (a,) = self.saved
+        return (grad / a,)
+
+    def backward_graph(self, grad, inputs, output):
+        (a,) = inputs
         return (grad / a,)
 
 
@@ -158,6 +194,9 @@ class SqrtOp(Function):
         (out,) = self.saved
         return (grad / (2 * out),)
 
+    def backward_graph(self, grad, inputs, output):
+        return (grad / (2 * output),)
+
 
 class AbsOp(Function):
     """d|a|/da = sign(a) (0 at 0)."""
@@ -171,6 +210,10 @@ class AbsOp(Function):
     def backward(self, grad):
         (a,) = self.saved
         return (grad * np.sign(a),)
+
+    def backward_graph(self, grad, inputs, output):
+        (a,) = inputs
+        return (grad * np.sign(a.data),)  # sign(a) is piecewise constant
 
 
 class ReLUOp(Function):
@@ -186,6 +229,9 @@ class ReLUOp(Function):
     def backward(self, grad):
         (out,) = self.saved
         return (grad * (out > 0),)
+
+    def backward_graph(self, grad, inputs, output):
+        return (grad * (output.data > 0),)  # the mask is piecewise constant
 
 
 class SigmoidOp(Function):
@@ -204,6 +250,9 @@ class SigmoidOp(Function):
         (out,) = self.saved
         return (grad * out * (1 - out),)
 
+    def backward_graph(self, grad, inputs, output):
+        return (grad * output * (1 - output),)
+
 
 class TanhOp(Function):
     """d tanh(a)/da = 1 − tanh²(a)."""
@@ -218,6 +267,9 @@ class TanhOp(Function):
     def backward(self, grad):
         (out,) = self.saved
         return (grad * (1 - out * out),)
+
+    def backward_graph(self, grad, inputs, output):
+        return (grad * (1 - output * output),)
 
 
 class DropoutOp(Function):
@@ -245,6 +297,9 @@ class DropoutOp(Function):
         (mask,) = self.saved
         return (grad * mask,)
 
+    def backward_graph(self, grad, inputs, output):
+        return self.backward(grad)  # linear in grad; the mask is a constant
+
 
 class AsTypeOp(Function):
     """Cast to another float dtype; d cast(a)/da = 1, cast back to a's dtype."""
@@ -271,3 +326,62 @@ class AsTypeOp(Function):
     def backward(self, grad):
         (dtype,) = self.saved
         return (grad.astype(dtype),)
+
+    def backward_graph(self, grad, inputs, output):
+        (a,) = inputs
+        return (grad.astype(a.dtype),)
+
+
+class MaximumOp(Function):
+    """d max(a, b)/da = 1 where a > b, 0 where a < b, ½ at ties (as torch.maximum)."""
+
+    name = "maximum"
+    pick = staticmethod(np.maximum)
+
+    def forward(self, a, b):
+        out = self.pick(a, b)
+        self.save_for_backward(self._share_of_a(a, b), a.shape, b.shape)
+        return out
+
+    def _share_of_a(self, a, b):
+        wins = a > b if self.pick is np.maximum else a < b
+        return np.where(a == b, 0.5, wins).astype(np.result_type(a, b))
+
+    def backward(self, grad):
+        share, a_shape, b_shape = self.saved
+        return unbroadcast(grad * share, a_shape), unbroadcast(grad * (1 - share), b_shape)
+
+    def backward_graph(self, grad, inputs, output):
+        return self.backward(grad)  # linear in grad; the shares are piecewise constant
+
+
+class MinimumOp(MaximumOp):
+    """d min(a, b)/da = 1 where a < b, 0 where a > b, ½ at ties (as torch.minimum)."""
+
+    name = "minimum"
+    pick = staticmethod(np.minimum)
+
+
+class WhereOp(Function):
+    """``where(cond, a, b)``: d/da = cond, d/db = not cond (cond is a constant mask)."""
+
+    name = "where"
+
+    def __init__(self, cond: np.ndarray):
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: cond must be a bool array or Tensor (e.g. x > 0); got "
+                            f"dtype {cond.dtype}")
+        self.cond = cond
+
+    def forward(self, a, b):
+        self.save_for_backward(a.shape, b.shape)
+        return np.where(self.cond, a, b)
+
+    def backward(self, grad):
+        a_shape, b_shape = self.saved
+        return (unbroadcast(np.where(self.cond, grad, 0), a_shape),
+                unbroadcast(np.where(self.cond, 0, grad), b_shape))
+
+    def backward_graph(self, grad, inputs, output):
+        a_shape, b_shape = self.saved
+        return (unbroadcast(grad * self.cond, a_shape), unbroadcast(grad * ~self.cond, b_shape))

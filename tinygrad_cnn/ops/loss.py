@@ -38,6 +38,9 @@ class SoftmaxOp(Function):
         (out,) = self.saved
         return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
 
+    def backward_graph(self, grad, inputs, output):
+        return (output * (grad - (grad * output).sum(axis=self.axis, keepdims=True)),)
+
 
 class LogSoftmaxOp(SoftmaxOp):
     """d log_softmax(a)/da · grad = grad − softmax(a)·Σ grad."""
@@ -52,6 +55,9 @@ class LogSoftmaxOp(SoftmaxOp):
     def backward(self, grad):
         (out,) = self.saved
         return (grad - np.exp(out) * grad.sum(axis=self.axis, keepdims=True),)
+
+    def backward_graph(self, grad, inputs, output):
+        return (grad - output.exp() * grad.sum(axis=self.axis, keepdims=True),)
 
 
 def check_labels(labels: np.ndarray, n: int, classes: int) -> np.ndarray:
@@ -110,3 +116,9 @@ class CrossEntropyOp(Function):
         d[np.arange(n), self.labels] -= 1
         d *= grad / n
         return (d,)
+
+    def backward_graph(self, grad, inputs, output):
+        (logits,) = inputs
+        n, classes = logits.shape
+        one_hot = np.eye(classes, dtype=logits.dtype)[self.labels]  # (N, classes) constant
+        return ((logits.softmax(1) - one_hot) * (grad / n),)

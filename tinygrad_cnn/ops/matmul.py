@@ -56,3 +56,22 @@ class MatMulOp(Function):
             if b.ndim == 1:
                 db = db.reshape(b.shape)
         return da, db
+
+    def backward_graph(self, grad, inputs, output):
+        a, b = inputs
+        a2 = a[None, :] if a.ndim == 1 else a  # the same promotions as above, on Tensors
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if b.ndim == 1:
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
+        da = unbroadcast(g @ _swap_last_axes(b2), a2.shape).reshape(a.shape)
+        db = unbroadcast(_swap_last_axes(a2) @ g, b2.shape).reshape(b.shape)
+        return da, db
+
+
+def _swap_last_axes(t):
+    axes = list(range(t.ndim))
+    axes[-2:] = axes[:-3:-1]
+    return t.transpose(tuple(axes))

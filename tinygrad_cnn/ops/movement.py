@@ -1,9 +1,11 @@
-"""Ops that move or select elements: reshape, transpose, pad, indexing."""
+"""Ops that move or select elements: reshape, transpose, pad, indexing, broadcasting,
+concatenation."""
 
 import numpy as np
 
 from ..checks import is_int as _is_int
 from ..function import Function
+from .elementwise import unbroadcast
 
 
 def flattened_shape(shape: tuple, start_axis: int) -> tuple:
@@ -51,6 +53,9 @@ class ReshapeOp(Function):
     def backward(self, grad):
         return (grad.reshape(self.saved[0]),)
 
+    def backward_graph(self, grad, inputs, output):
+        return (grad.reshape(inputs[0].shape),)
+
 
 class TransposeOp(Function):
     """A permutation of axes: the gradient is permuted back by the inverse permutation."""
@@ -78,6 +83,9 @@ class TransposeOp(Function):
 
     def backward(self, grad):
         return (grad.transpose(np.argsort(self.axes)),)
+
+    def backward_graph(self, grad, inputs, output):
+        return (grad.transpose(tuple(np.argsort(self.axes))),)
 
 
 class PadOp(Function):
@@ -108,6 +116,10 @@ class PadOp(Function):
     def backward(self, grad):
         (shape,) = self.saved
         index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, shape, strict=True))
+        return (grad[index],)
+
+    def backward_graph(self, grad, inputs, output):
+        index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, inputs[0].shape))
         return (grad[index],)
 
 
@@ -161,3 +173,102 @@ class GetItemOp(Function):
         else:
             out[self.index] = grad
         return (out,)
+
+    def backward_graph(self, grad, inputs, output):
+        return (ScatterOp(self.index, inputs[0].shape, self.advanced).apply(grad),)
+
+
+class ScatterOp(Function):
+    """The gradient of ``x[index]``: ``g`` added into zeros of x's shape at ``index``.
+
+    Its own gradient is ``h[index]``, so the pair differentiates to any order.
+    """
+
+    name = "scatter"
+    gradient_of = "getitem"
+
+    def __init__(self, index: tuple, shape: tuple, advanced: bool):
+        self.index, self.shape, self.advanced = index, shape, advanced
+
+    def forward(self, g):
+        out = np.zeros(self.shape, dtype=g.dtype)
+        if self.advanced:
+            np.add.at(out, self.index, g)  # repeated indices accumulate
+        else:
+            out[self.index] = g
+        return out
+
+    def backward(self, grad):
+        return (np.asarray(grad[self.index]),)
+
+    def backward_graph(self, grad, inputs, output):
+        return (GetItemOp(self.index, self.shape).apply(grad),)
+
+
+class ExpandOp(Function):
+    """``broadcast_to(a, shape)``: the gradient is summed back over the broadcast axes."""
+
+    name = "broadcast_to"
+
+    def __init__(self, shape, in_shape: tuple):
+        shape = tuple(shape)
+        try:
+            np.broadcast_shapes(in_shape, shape)
+            ok = len(shape) >= len(in_shape) and all(_is_int(n) for n in shape)
+        except (ValueError, TypeError):
+            ok = False
+        if not ok or np.broadcast_shapes(in_shape, shape) != shape:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {in_shape} to {shape}; "
+                             f"aligned from the right, each input dimension must equal the "
+                             f"target's or be 1")
+        self.shape = shape
+
+    def describe(self):
+        return f"broadcast_to {self.shape}"
+
+    def forward(self, a):
+        self.save_for_backward(a.shape)
+        return np.broadcast_to(a, self.shape)
+
+    def backward(self, grad):
+        return (unbroadcast(grad, self.saved[0]),)
+
+    def backward_graph(self, grad, inputs, output):
+        return self.backward(grad)  # unbroadcast is Tensor operations on a Tensor
+
+
+class ConcatenateOp(Function):
+    """``concatenate(tensors, axis)``: each input's gradient is its slice of the output's."""
+
+    name = "concatenate"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def describe(self):
+        return f"concatenate axis={self.axis}"
+
+    def check(self, *arrays):
+        first = arrays[0]
+        for i, a in enumerate(arrays[1:], 1):
+            if a.ndim != first.ndim or a.shape[:self.axis] + a.shape[self.axis + 1:] != (
+                    first.shape[:self.axis] + first.shape[self.axis + 1:]):
+                raise ValueError(f"concatenate: tensor {i} has shape {a.shape} but tensor 0 "
+                                 f"has {first.shape}; all shapes must match except along "
+                                 f"axis {self.axis}")
+            if a.dtype != first.dtype:
+                raise ValueError(f"concatenate: tensor {i} is {a.dtype} but tensor 0 is "
+                                 f"{first.dtype}; convert them to one dtype first")
+
+    def forward(self, *arrays):
+        self.save_for_backward([a.shape[self.axis] for a in arrays])
+        return np.concatenate(arrays, axis=self.axis)
+
+    def backward(self, grad):
+        (sizes,) = self.saved
+        ends = np.cumsum(sizes)
+        lead = (slice(None),) * self.axis
+        return tuple(grad[(*lead, slice(end - n, end))] for n, end in zip(sizes, ends))
+
+    def backward_graph(self, grad, inputs, output):
+        return self.backward(grad)  # slicing is a Tensor operation on a Tensor

@@ -54,6 +54,10 @@ class SumOp(Function):
         grad = grad.reshape(_keepdims_shape(shape, self.axes))
         return (np.broadcast_to(grad, shape),)
 
+    def backward_graph(self, grad, inputs, output):
+        (a,) = inputs
+        return (grad.reshape(_keepdims_shape(a.shape, self.axes)).broadcast_to(a.shape),)
+
 
 class MeanOp(SumOp):
     """d(mean a)/da = 1/count for every averaged element."""
@@ -66,20 +70,29 @@ class MeanOp(SumOp):
 
     def backward(self, grad):
         (shape,) = self.saved
-        count = int(np.prod([shape[i] for i in self.axes]))
         (g,) = super().backward(grad)
-        return (g / grad.dtype.type(count),)
+        return (g / grad.dtype.type(self.count(shape)),)
+
+    def backward_graph(self, grad, inputs, output):
+        (g,) = super().backward_graph(grad, inputs, output)
+        return (g / self.count(inputs[0].shape),)
+
+    def count(self, shape) -> int:
+        return int(np.prod([shape[i] for i in self.axes]))
 
 
 class MaxOp(SumOp):
     """d(max a)/da = 1 at the maximum, 0 elsewhere; ties share it equally (torch.amax)."""
 
     name = "max"
+    reduce = staticmethod(np.max)
+
+    def check(self, a):
+        if a.size == 0:
+            raise ValueError(f"{self.name}() of an empty tensor (shape {a.shape}) is undefined")
 
     def forward(self, a):
-        if a.size == 0:
-            raise ValueError(f"max() of an empty tensor (shape {a.shape}) is undefined")
-        out = a.max(axis=self.axes, keepdims=True)
+        out = self.reduce(a, axis=self.axes, keepdims=True)
         self.save_for_backward(a, out)
         return out if self.keepdims else np.asarray(out.reshape(
             tuple(n for i, n in enumerate(a.shape) if i not in self.axes)))
@@ -89,3 +102,16 @@ class MaxOp(SumOp):
         hit = a == out
         grad = grad.reshape(out.shape)
         return (hit * (grad / hit.sum(axis=self.axes, keepdims=True)),)
+
+    def backward_graph(self, grad, inputs, output):
+        a, out = self.saved
+        hit = a == out
+        share = hit / hit.sum(axis=self.axes, keepdims=True)  # piecewise constant
+        return (grad.reshape(out.shape) * share.astype(a.dtype),)
+
+
+class MinOp(MaxOp):
+    """d(min a)/da = 1 at the minimum, 0 elsewhere; ties share it equally (torch.amin)."""
+
+    name = "min"
+    reduce = staticmethod(np.min)

@@ -1,0 +1,219 @@
+"""The backward walk: reverse-mode autograd over the graph that ``Function.apply`` recorded.
+
+``backprop`` visits every tensor that leads to the roots once, children before parents
+(creation order: a parent is always older than its child), so the walk is iterative and
+deterministic. At each tensor the gradient summed from all its uses is complete; its op's
+backward turns it into one gradient per input.
+
+Two modes share the walk:
+
+- first order (the default, and ``Tensor.backward``): gradients are ndarrays and each op's
+  ``backward`` runs on arrays, nothing is recorded;
+- ``create_graph=True`` (``tc.grad``): gradients are Tensors and each op's
+  ``backward_graph`` computes them with Tensor operations, which are recorded, so the
+  gradients can be differentiated again.
+
+Like ``function.py`` this module never imports ``tensor.py``: new Tensors are made with
+the class of the roots.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+
+import numpy as np
+
+from .checks import check_bool, user_stacklevel
+
+_creation_order = operator.attrgetter("_id")
+
+
+def graph_nodes(roots) -> list:
+    """Every tensor requiring grad that leads to the roots, children before parents."""
+    seen = set(roots)  # tensors hash by identity
+    stack, nodes = list(roots), []
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in ctx.parents:
+                if parent.requires_grad and parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes
+
+
+def _checked(ctx, grads) -> tuple:
+    """The op's gradients, after checking there is one per input with the input's shape."""
+    if not isinstance(grads, (tuple, list)) or len(grads) != len(ctx.parents):
+        count = len(grads) if isinstance(grads, (tuple, list)) else f"a {type(grads).__name__}"
+        raise ValueError(f"op '{ctx.name}' ({type(ctx).__name__}): backward returned {count} "
+                         f"gradient(s) for {len(ctx.parents)} input(s); return a tuple with one "
+                         f"gradient (or None) per input of forward")
+    for i, (parent, g) in enumerate(zip(ctx.parents, grads)):
+        if g is not None and np.shape(g) != parent.shape:
+            raise ValueError(f"op '{ctx.name}' ({type(ctx).__name__}): backward returned a "
+                             f"gradient of shape {np.shape(g)} for input {i}, whose shape is "
+                             f"{parent.shape}; each gradient must have its input's shape")
+    return grads
+
+
+class _BackwardWarnings:
+    """numpy's floating-point warnings inside a backward, reported once with the op's name."""
+
+    def __init__(self):
+        self.op = None
+        self.reported = set()
+
+    def __call__(self, kind: str, flag: int) -> None:
+        if self.op is not None and (self.op.name, kind) not in self.reported:
+            self.reported.add((self.op.name, kind))
+            what = {"divide by zero": "divided by zero", "overflow": "overflowed",
+                    "invalid value": "met an invalid value (0/0, inf−inf)"}.get(kind, kind)
+            warnings.warn(f"the backward of '{self.op.name}' {what}, so some gradients are "
+                          f"inf or nan (e.g. sqrt or log at 0, as in PyTorch); check the "
+                          f"inputs of '{self.op.name}'", RuntimeWarning,
+                          stacklevel=user_stacklevel())
+
+
+def backprop(roots, root_grads, *, retain_graph: bool, create_graph: bool = False,
+             capture=None):
+    """Push ``root_grads`` back from ``roots``.
+
+    With ``capture=None`` the gradients accumulate into ``.grad`` of the leaves (and of
+    tensors that called ``retain_grad()``; with ``retain_graph`` of every tensor, for
+    drawing). Otherwise ``capture`` lists the tensors whose gradients are returned, in a
+    dict keyed by tensor, and no ``.grad`` is touched.
+    """
+    order = graph_nodes(roots)
+    pending = {}  # tensor -> gradient summed so far
+    for root, g in zip(roots, root_grads):
+        pending[root] = g if root not in pending else pending[root] + g
+    wanted = None if capture is None else set(capture)
+    found = {}
+    stored: set[int] = set()  # ids of arrays that became some tensor's .grad in this call
+    reporter = _BackwardWarnings()
+    with np.errstate(divide="call", over="call", invalid="call", call=reporter):
+        for node in order:
+            g = pending.pop(node, None)
+            if g is None:
+                continue
+            if node._hooks:
+                g = node._run_hooks(g)
+            ctx = node._ctx
+            if wanted is not None:
+                if node in wanted:
+                    found[node] = g
+            elif ctx is None or retain_graph or node._retains_grad:
+                node._accumulate_grad(g, stored)
+            if ctx is None:
+                continue
+            if ctx.saved is None:
+                raise RuntimeError(
+                    f"the graph through '{ctx.name}' was already released by an earlier "
+                    f"backward(); call backward(retain_graph=True) to backprop twice"
+                )
+            reporter.op = ctx
+            if create_graph:
+                parent_grads = _checked(ctx, ctx.backward_graph(g, ctx.parents, node))
+            else:
+                parent_grads = _checked(ctx, ctx.backward(g))
+            reporter.op = None
+            for parent, pg in zip(ctx.parents, parent_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                pending[parent] = pg if parent not in pending else pending[parent] + pg
+            if not retain_graph:
+                ctx.release()
+    return found
+
+
+def _as_list(value, arg: str) -> list:
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    for i, t in enumerate(items):
+        if not hasattr(t, "_ctx"):
+            where = f"{arg}[{i}]" if isinstance(value, (list, tuple)) else arg
+            raise TypeError(f"{where} must be a Tensor; got {type(t).__name__} {t!r:.60}")
+    return items
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``).
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad (leaves or not).
+        grad_outputs: for each output, the gradient to start from (an ndarray or Tensor of
+            its shape); may be None for scalar outputs (a gradient of 1).
+        retain_graph: keep the graph for another backward; defaults to ``create_graph``.
+        create_graph: record the gradients in the graph, so they can be differentiated
+            again (a Hessian-vector product is ``grad((g * v).sum(), x)`` of such a ``g``).
+        allow_unused: give None for an input the outputs do not depend on, instead of
+            raising ValueError.
+
+    Returns:
+        A tuple of Tensors, one per input. No ``.grad`` attribute is changed.
+    """
+    outputs = _as_list(outputs, "outputs")
+    inputs = _as_list(inputs, "inputs")
+    create_graph = check_bool(create_graph, "create_graph")
+    allow_unused = check_bool(allow_unused, "allow_unused")
+    retain_graph = create_graph if retain_graph is None else check_bool(retain_graph,
+                                                                        "retain_graph")
+    if not outputs or not inputs:
+        raise ValueError(f"grad() needs at least one output and one input; got "
+                         f"{len(outputs)} output(s) and {len(inputs)} input(s)")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise ValueError(f"inputs[{i}] does not require grad, so it has no gradient; "
+                             f"create it with requires_grad=True")
+    for i, t in enumerate(outputs):
+        if not t.requires_grad:
+            raise ValueError(f"outputs[{i}] does not require grad: it does not depend on any "
+                             f"tensor with requires_grad=True (or it ran under no_grad())")
+    make = type(outputs[0])
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad_outputs has {len(grad_outputs)} entries for {len(outputs)} "
+                         f"output(s); give one per output")
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if out.size != 1:
+                raise ValueError(f"outputs[{i}] has shape {out.shape}; a non-scalar output "
+                                 f"needs grad_outputs[{i}], an array of that shape")
+            g = np.ones_like(out.data)
+        elif not hasattr(g, "_ctx"):
+            g = np.asarray(g)
+            if g.dtype.kind not in "fiu":
+                raise TypeError(f"grad_outputs[{i}] must hold numbers; got dtype {g.dtype}")
+        if np.shape(g) != out.shape:
+            raise ValueError(f"grad_outputs[{i}] has shape {np.shape(g)} but outputs[{i}] "
+                             f"has shape {out.shape}; they must be equal")
+        if hasattr(g, "_ctx"):
+            seeds.append(g if create_graph else g.data)
+        else:
+            g = np.array(g, dtype=out.dtype)
+            seeds.append(make(g) if create_graph else g)
+    found = backprop(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                     capture=inputs)
+    result = []
+    for i, t in enumerate(inputs):
+        g = found.get(t)
+        if g is None:
+            if not allow_unused:
+                raise ValueError(f"inputs[{i}] was not used to compute the outputs, so it has "
+                                 f"no gradient; pass allow_unused=True to get None for it")
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(make._from_op(np.array(g, dtype=t.dtype)))
+    return tuple(result)
