@@ -4,7 +4,7 @@ from . import data, functional, losses, nn, optim, viz, zoo
 from .autograd import grad
 from .function import Function, no_grad
 from .functional import concatenate, maximum, minimum, stack, where
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .rng import manual_seed
 from .shapes import conv_output_shape
 from .tensor import Tensor
@@ -23,6 +23,7 @@ __all__ = [
     "data",
     "functional",
     "gradcheck",
+    "gradgradcheck",
     "losses",
     "manual_seed",
     "nn",

@@ -120,11 +120,11 @@ class PowOp(Function):
 
     def backward_graph(self, grad, inputs, output):
         a, b = inputs
-        zero_power = b.data == 0  # constants: where the exponent is 0 and the base not positive
-        positive = a.data > 0
+        zero_power = np.asarray(b.data == 0, b.dtype)  # constants: where the exponent is 0
+        positive = np.asarray(a.data > 0, a.dtype)     # and where the base is positive
         # b·a^(b−1) with the exponent nudged where b = 0, so 0·0^(−1) never makes a nan
         local = b * a ** (b - 1 + zero_power) if zero_power.any() else b * a ** (b - 1)
-        log_a = (a * positive + ~positive).log() * positive  # ln a, and 0 where a <= 0
+        log_a = (a * positive + (1 - positive)).log() * positive  # ln a; 0 where a <= 0
         return (unbroadcast(grad * local, a.shape),
                 unbroadcast(grad * output * log_a, b.shape))
 
@@ -231,7 +231,7 @@ class ReLUOp(Function):
         return (grad * (out > 0),)
 
     def backward_graph(self, grad, inputs, output):
-        return (grad * (output.data > 0),)  # the mask is piecewise constant
+        return (grad * np.asarray(output.data > 0),)  # the mask is piecewise constant
 
 
 class SigmoidOp(Function):
