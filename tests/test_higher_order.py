@@ -73,10 +73,12 @@ OPS = {
     "broadcast_to": (lambda a: a.broadcast_to((4, 2, 3)) ** 2, lambda: [leaf(2, 3)]),
     "concatenate": (lambda a, b: tc.concatenate([a, b * a], axis=1) ** 2,
                     lambda: [leaf(2, 3), leaf(2, 3, seed=1)]),
-    "stack": (lambda a, b: tc.stack([a, b], axis=-1) ** 2, lambda: [leaf(2, 3), leaf(2, 3, seed=1)]),
+    "stack": (lambda a, b: tc.stack([a, b], axis=-1) ** 2,
+              lambda: [leaf(2, 3), leaf(2, 3, seed=1)]),
     "maximum": (lambda a, b: tc.maximum(a, b) ** 2, lambda: [leaf(2, 3), leaf(3, seed=1)]),
     "minimum": (lambda a, b: tc.minimum(a, b) ** 2, lambda: [leaf(2, 3), leaf(3, seed=1)]),
-    "where": (lambda a, b: tc.where(a.data > 0, a * a, b * b), lambda: [leaf(2, 3), leaf(3, seed=1)]),
+    "where": (lambda a, b: tc.where(a.data > 0, a * a, b * b),
+              lambda: [leaf(2, 3), leaf(3, seed=1)]),
     "softmax": (lambda a: a.softmax(), lambda: [leaf(2, 3)]),
     "softmax tuple axis": (lambda a: a.softmax(axis=(0, 2)), lambda: [leaf(2, 3, 2)]),
     "log_softmax": (lambda a: a.log_softmax(axis=0), lambda: [leaf(2, 3)]),
@@ -163,7 +165,7 @@ CONV_GRID = [  # (x shape, kernel shape, strides, padding, dilation)
 @pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", CONV_GRID)
 def test_conv2d_hessian_vector_products_match_the_reference(x_shape, k_shape, strides,
                                                             padding, dilation):
-    from tinygrad_cnn.shapes import resolve_pads, standardize_pair, standardize_padding
+    from tinygrad_cnn.shapes import resolve_pads, standardize_padding, standardize_pair
 
     rng = np.random.default_rng(1)
     x, k, b = leaf(*x_shape), leaf(*k_shape, seed=1), leaf(k_shape[3], seed=2)
