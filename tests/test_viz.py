@@ -58,7 +58,8 @@ class Dot:
         return hits[0]
 
     def labels(self) -> list:
-        return [self.label(n) for n in self.graph_nodes()]
+        """The first label line (name, shape, dtype) of each tensor and op node."""
+        return [self.label(n).split("\n")[0] for n in self.graph_nodes()]
 
     def graph_nodes(self) -> list:
         """Tensor and op nodes (not the legend or note nodes)."""
@@ -250,10 +251,10 @@ def test_each_layer_gets_one_cluster_titled_name_and_type():
     assert list(dot.clusters) == ["cluster_dense", "cluster_dense_1"]
     assert dot.clusters["cluster_dense"]["attrs"]["label"] == "dense (Dense)"
     assert dot.clusters["cluster_dense_1"]["attrs"]["label"] == "dense_1 (Dense)"
-    first = [dot.label(n) for n in dot.clusters["cluster_dense"]["nodes"]]
+    first = [dot.label(n).split("\n")[0] for n in dot.clusters["cluster_dense"]["nodes"]]
     assert first == ["dense.kernel (3, 4) float32", "dense.bias (4,) float32", "matmul",
                      "(2, 4) float32", "add", "(2, 4) float32", "relu", "(2, 4) float32"]
-    second = [dot.label(n) for n in dot.clusters["cluster_dense_1"]["nodes"]]
+    second = [dot.label(n).split("\n")[0] for n in dot.clusters["cluster_dense_1"]["nodes"]]
     assert second == ["dense_1.kernel (4, 2) float32", "matmul", "(2, 2) float32"]
     # the input, the loss ops and the root belong to no layer
     for label in ["input (2, 3) float32", "mul", "mean"]:
@@ -379,7 +380,8 @@ def test_show_grads_labels_every_tensor_with_its_gradient_norm():
         norm = np.linalg.norm(t[name].grad.astype(np.float64))
         assert dot.label(node).split("\n")[1] == f"‖grad‖ {norm:.3g}"
     assert dot.label(dot.find("input (2, 3) float32")) == "input (2, 3) float32"  # can't have one
-    assert dot.label(dot.find(f"root () float32 = {loss.item():.4g}")).endswith("‖grad‖ 1")
+    assert dot.label(dot.find(f"root () float32 = {loss.item():.4g}")).split("\n")[1] == (
+        "‖grad‖ 1 | grad 1")
 
 
 def test_show_grads_shades_nodes_by_gradient_magnitude():
@@ -405,7 +407,7 @@ def test_zero_and_nonfinite_gradients_get_their_own_colours():
     b.grad = np.array([np.nan, 1.0])
     dot = draw(loss, show_grads=True)
     assert dot.nodes[dot.find("dead (2,) float64")]["fillcolor"] == viz._GRAD_ZERO
-    assert dot.label(dot.find("dead (2,) float64")).endswith("‖grad‖ 0")
+    assert dot.label(dot.find("dead (2,) float64")).split("\n")[1] == "‖grad‖ 0"
     assert dot.nodes[dot.find("fine (2,) float64")]["fillcolor"] == viz._GRAD_NONFINITE
 
 
@@ -413,7 +415,7 @@ def test_show_grads_before_backward_warns_how_to_get_gradients():
     loss, _ = two_layer_graph()
     with pytest.warns(UserWarning, match=r"backward\(retain_graph=True\)"):
         dot = draw(loss, show_grads=True)
-    assert all(dot.label(n).endswith("no grad") for n in dot.graph_nodes()
+    assert all(dot.label(n).split("\n")[1] == "no grad" for n in dot.graph_nodes()
                if n.startswith("t") and not dot.label(n).startswith("input"))
 
 
@@ -521,3 +523,25 @@ def test_render_binary_formats(tmp_path, suffix, magic):
     with open(path, "rb") as f:
         assert f.read(4) == magic
     assert os.path.getsize(path) > 1000
+
+
+def test_small_tensors_show_their_signed_data_and_gradient_like_micrograd():
+    a = Tensor(np.array([-1.5, 2.0]), requires_grad=True, name="a")
+    b = Tensor(np.array(3.0), requires_grad=True, name="b")
+    loss = (a * b).sum()
+    loss.backward(retain_graph=True)
+    dot = draw(loss, show_grads=True)
+    assert dot.label(dot.find("a (2,) float64")).split("\n")[-1] == "data [-1.5, 2] | grad [3, 3]"
+    assert dot.label(dot.find("b () float64")).split("\n")[-1] == "data 3 | grad 0.5"
+    big = Tensor(np.ones(5), requires_grad=True, name="big")
+    assert "data" not in draw((big * 2).sum()).label(draw((big * 2).sum()).find(
+        "big (5,) float64"))
+
+
+def test_legend_says_when_every_gradient_is_exactly_zero():
+    a = Tensor(np.array([-1.0, -2.0]), requires_grad=True, name="dead")
+    loss = a.relu().sum() * 0
+    loss.backward(retain_graph=True)
+    legend = draw(loss, show_grads=True).label("legend")
+    assert "every gradient is exactly zero" in legend
+    assert "no tensor has a gradient" not in legend

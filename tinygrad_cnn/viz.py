@@ -132,6 +132,17 @@ def _grad_norm(t: Tensor) -> float | None:
     return float(np.sqrt(np.sum(g * g)))
 
 
+SMALL = 4  # tensors with at most this many elements show their values, signs included
+
+
+def _values_text(a) -> str:
+    """``-0.25`` or ``[1.5, -2, 0.125]``: the signed values of a small array (micrograd's view)."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return f"{a.item():.4g}"
+    return "[" + ", ".join(f"{v:.3g}" for v in a.ravel()) + "]"
+
+
 def _format_norm(norm: float) -> str:
     return f"{norm:.3g}"
 
@@ -148,7 +159,7 @@ def _shade(norm: float, low: float, high: float) -> str:
     return _GRAD_RAMP[min(int(frac * len(_GRAD_RAMP)), len(_GRAD_RAMP) - 1)]
 
 
-def _legend_label(show_grads: bool, grad_range) -> str:
+def _legend_label(show_grads: bool, grad_range, any_grad: bool) -> str:
     cells = "".join(
         f'<TD BGCOLOR="{_STYLE[kind]["fillcolor"]}" COLOR="{_STYLE[kind]["color"]}">{text}</TD>'
         for kind, text in (
@@ -162,7 +173,8 @@ def _legend_label(show_grads: bool, grad_range) -> str:
     rows = [f"<TR>{cells}</TR>"]
     if show_grads:
         if grad_range is None:
-            text = "‖grad‖: no tensor has a gradient"
+            text = ("‖grad‖: every gradient is exactly zero (or not finite)" if any_grad
+                    else "‖grad‖: no tensor has a gradient")
             ramp = f'<TD COLSPAN="5">{text}</TD>'
         else:
             low, high = grad_range
@@ -272,6 +284,7 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
     logs = [math.log10(n) for key, n in grads.items()  # the root's grad is just the seed
             if key != id(root) and n is not None and 0 < n < math.inf]
     grad_range = (min(logs), max(logs)) if logs else None
+    any_grad = any(n is not None for key, n in grads.items() if key != id(root))
 
     g = graphviz.Digraph(
         "tinygrad_cnn",
@@ -310,8 +323,10 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
             parts.append("leaf")  # requires grad but has no name
         if show_shapes:
             parts.append(_shape_text(t))
+        small = t.size <= SMALL and t.dtype.kind == "f"
         if is_root and t.size == 1 and t.dtype.kind == "f":
             parts.append(f"= {t.data.item():.4g}")
+
         label = " ".join(parts) or kind
         attrs = dict(_STYLE[kind])
         if show_grads and kind != "input":  # inputs never get a gradient
@@ -324,6 +339,12 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
                     attrs["fillcolor"] = _shade(norm, *(grad_range or (0.0, 0.0)))
                     if attrs["fillcolor"] in _GRAD_RAMP[-3:]:
                         attrs["fontcolor"] = "white"
+        if small and kind != "input" and not (is_root and t.size == 1):
+            label += f"\\ndata {_values_text(t.data)}"  # signed values, as micrograd draws
+            if show_grads and t.grad is not None:
+                label += f" | grad {_values_text(t.grad)}"
+        elif is_root and t.size == 1 and show_grads and t.grad is not None:
+            label += f" | grad {_values_text(t.grad)}"
         attrs["label"] = label
         return attrs
 
@@ -369,7 +390,8 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
                 edges.append((f"op{i}", f"t{i}", {}))
 
     if legend:
-        g.node("legend", label=_legend_label(show_grads, grad_range), shape="plaintext")
+        g.node("legend", label=_legend_label(show_grads, grad_range, any_grad),
+               shape="plaintext")
     if released:
         warnings.warn(
             "draw_graph: this graph was released by backward() (ops no longer know their "
@@ -382,7 +404,7 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
             f"… {omitted:,} more nodes not drawn (max_nodes={max_nodes:,}) …\\n"
             f"{kept_cost:,} of {total_cost:,} nodes shown: those nearest the output"),
             **_NOTE_STYLE)
-    if show_grads and grad_range is None and not released:
+    if show_grads and not any_grad and not released:
         warnings.warn(
             "draw_graph(show_grads=True): no tensor in the graph has a .grad; call "
             "loss.backward(retain_graph=True) before drawing", UserWarning, stacklevel=2)
