@@ -48,13 +48,21 @@ def graph_nodes(roots) -> list:
 
 def _checked(ctx, grads) -> tuple:
     """The op's gradients, after checking there is one per input with the input's shape."""
-    if not isinstance(grads, (tuple, list)) or len(grads) != len(ctx.parents):
-        count = len(grads) if isinstance(grads, (tuple, list)) else f"a {type(grads).__name__}"
-        raise ValueError(f"op '{ctx.name}' ({type(ctx).__name__}): backward returned {count} "
-                         f"gradient(s) for {len(ctx.parents)} input(s); return a tuple with one "
-                         f"gradient (or None) per input of forward")
-    for i, (parent, g) in enumerate(zip(ctx.parents, grads)):
-        if g is not None and np.shape(g) != parent.shape:
+    parents = ctx.parents
+    if type(grads) is not tuple or len(grads) != len(parents):
+        if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
+            count = (len(grads) if isinstance(grads, (tuple, list))
+                     else f"a {type(grads).__name__}")
+            raise ValueError(f"op '{ctx.name}' ({type(ctx).__name__}): backward returned "
+                             f"{count} gradient(s) for {len(parents)} input(s); return a tuple "
+                             f"with one gradient (or None) per input of forward")
+    for i, (parent, g) in enumerate(zip(parents, grads)):
+        if g is None:
+            continue
+        shape = getattr(g, "shape", None)
+        if shape is None:  # a Python number from a custom backward
+            shape = np.shape(g)
+        if shape != parent.shape:
             raise ValueError(f"op '{ctx.name}' ({type(ctx).__name__}): backward returned a "
                              f"gradient of shape {np.shape(g)} for input {i}, whose shape is "
                              f"{parent.shape}; each gradient must have its input's shape")
