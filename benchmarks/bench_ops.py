@@ -338,28 +338,29 @@ def main(argv=None) -> int:
             first.append(runs)
         print(harness.rows(w, runs), flush=True)
 
-    print(harness.header())
-    harness.run("bench_ops", args, libs, op_workloads(), show)
-    if first:
+    if harness.selected(op_workloads(), args):
+        print(harness.header())
+        harness.run("bench_ops", args, libs, op_workloads(), show)
         print(harness.describe(first[0]))
 
-    print("\nnumpy's GEMM rate (ours only)")
-    print(harness.header())
-    rates = {}
+    if harness.selected(gemm_workloads(args), args):
+        print("\nnumpy's GEMM rate (ours only)")
+        print(harness.header())
+        rates = {}
 
-    def show_rate(w, runs):
-        show(w, runs)
-        rates[w.name] = w.flops / harness.summary(runs["ours"])["median"]
+        def show_rate(w, runs):
+            show(w, runs)
+            rates[w.name] = w.flops / harness.summary(runs["ours"])["median"]
 
-    harness.run("bench_ops", args, ("ours",), gemm_workloads(args), show_rate)
-    gemm = [rate for name, rate in rates.items() if name.startswith("layer B")]
-    square = [rate for name, rate in rates.items() if name.startswith("square")]
-    if gemm and square:
-        print(f"layer B forward GEMM: {gemm[0] / 1e9:.1f} GFLOP/s = "
-              f"{100 * gemm[0] / max(square):.0f}% of numpy's square float32 matmul "
-              f"({max(square) / 1e9:.1f} GFLOP/s, best of {'/'.join(map(str, SQUARE_SIZES))}; "
-              "target ≥ 60 %)")
-    if args.stages:
+        harness.run("bench_ops", args, ("ours",), gemm_workloads(args), show_rate)
+        gemm = [rate for name, rate in rates.items() if name.startswith("layer B")]
+        square = [rate for name, rate in rates.items() if name.startswith("square")]
+        if gemm and square:
+            print(f"layer B forward GEMM: {gemm[0] / 1e9:.1f} GFLOP/s = "
+                  f"{100 * gemm[0] / max(square):.0f}% of numpy's square float32 matmul "
+                  f"({max(square) / 1e9:.1f} GFLOP/s, best of "
+                  f"{'/'.join(map(str, SQUARE_SIZES))}; target ≥ 60 %)")
+    if args.stages and harness.selected(stage_workloads(), args):
         print("\nlayer B forward+backward by stage (ours)")
         print(harness.header())
         harness.run("bench_ops", args, ("ours",), stage_workloads(), show)

@@ -47,7 +47,7 @@ LIBRARIES = ("ours", "torch")
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 RESULT_TAG = "HARNESS-RESULT "
 TORCH_MISSING = ("torch is not installed: tinygrad_cnn only "
-                 "(/work/main/.venv/bin/pip install torch==2.13.0 for the comparison)")
+                 "(pip install torch==2.13.0 for the comparison; never a dependency)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +101,11 @@ def libraries(options: argparse.Namespace) -> tuple[str, ...]:
     return LIBRARIES
 
 
+def selected(workloads: list[Workload], options: argparse.Namespace) -> list[Workload]:
+    """The workloads ``--only`` keeps (all of them without it)."""
+    return [w for w in workloads if not options.only or options.only in w.name]
+
+
 def load_average() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -118,9 +123,7 @@ def run(module: str, options: argparse.Namespace, libs: tuple[str, ...],
         raise ValueError("--rounds and --steps must be at least 1, --warmup at least 0")
     opts = json.dumps(vars(options))
     out = {}
-    for w in workloads:
-        if options.only and options.only not in w.name:
-            continue
+    for w in selected(workloads, options):
         runs = {lib: [] for lib in libs if lib in w.make}
         with tempfile.TemporaryDirectory() as tmp:
             checks = {}
