@@ -14,7 +14,10 @@ so load that drifts over the run hits both libraries alike. Each child reports
 - the time of every timed step (``time.perf_counter``),
 - minor page faults per step: the ``ru_minflt`` delta over the timed steps / steps
   (fresh pages the allocator had to map: a sign of large temporaries not reused),
-- peak RSS (``ru_maxrss``) of the whole child, imports and data included.
+- peak RSS of the whole child, imports and data included: ``VmHWM`` from
+  /proc/self/status where there is one, because on Linux a child's ``ru_maxrss`` starts at
+  its parent's peak (vfork + exec keep the larger), so it would show the parent's size;
+  ``ru_maxrss`` elsewhere.
 
 The report gives, per library, the median over rounds of each round's median step, the
 best round (lowest median) and the spread of the round medians, and the ratio
@@ -213,6 +216,18 @@ def describe(runs: dict) -> str:
 
 
 # -------------------------------------------------------------------------- child
+def peak_rss_mib(usage) -> float:
+    """This process's own peak RSS: VmHWM (Linux), else ru_maxrss (KiB, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
 def _child(argv: list[str]) -> int:
     module, name, lib, opts = argv[:4]
     check = argv[4] if len(argv) > 4 else ""
@@ -254,11 +269,10 @@ def _child(argv: list[str]) -> int:
         step()
         times.append(time.perf_counter() - start)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes or KiB
     result = {
         "times": times,
         "faults_per_step": (usage.ru_minflt - before) / steps,
-        "peak_rss_mib": usage.ru_maxrss / scale,
+        "peak_rss_mib": peak_rss_mib(usage),
         "info": ", ".join(info),
     }
     print(RESULT_TAG + json.dumps(result), flush=True)
