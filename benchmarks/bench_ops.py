@@ -35,6 +35,12 @@ im2col copy (a 29 MB patch matrix) and the col2im adds, memory-bound single pass
 second thread does not speed up (tried: OpenBLAS's spinning worker and the memory
 bandwidth are the limit). Layers with one input channel (A, seed) and pooling have no
 big GEMMs and are at or below PyTorch's time.
+
+With the harness (one process per library) on the shared 2-core machine while other jobs
+ran (load 1.5–3): at 2 threads many times jump to multiples of 4–8 ms and round medians
+spread by up to 40×, in both libraries (a second BLAS/OpenMP thread waiting for a core);
+``--threads 1`` gave spreads of 5–30 % and layer B fwd+bwd 34 ms ours vs 22 ms PyTorch,
+its forward GEMM at 63 % of the square-matmul rate.
 """
 
 from __future__ import annotations
