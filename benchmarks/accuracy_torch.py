@@ -11,15 +11,11 @@ library uses its own default init, as a user of each would).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from tinygrad_cnn.data import load_mnist  # noqa: E402
+from tinygrad_cnn.data import load_mnist
 
 
 def torch_simple_convnet():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 
@@ -35,7 +34,6 @@ if ARGS is not None and ARGS.threads:
 
 import numpy as np  # noqa: E402  (after the thread settings)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import tinygrad_cnn.functional as F  # noqa: E402
 from tinygrad_cnn import Tensor  # noqa: E402
 

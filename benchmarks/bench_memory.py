@@ -1,6 +1,6 @@
 """Does a training loop's memory stay flat? 2,000 steps of a small CNN, RSS measured.
 
-The model is the seed network of examples/train_mnist.py (Conv2D 10 3×3 'same' + ReLU →
+The model is ``tinygrad_cnn.zoo.seed_convnet`` (Conv2D 10 3×3 'same' + ReLU →
 MaxPooling2D 2 → Flatten → Dense 10) trained with Adam on random 28×28×1 batches of 32.
 Every step draws a fresh batch, so nothing is cached between steps. At the checkpoints
 the script prints the current resident set size (``VmRSS`` from /proc/self/status) and
@@ -14,20 +14,16 @@ This is a measurement, not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-import tinygrad_cnn as tc  # noqa: E402
-import tinygrad_cnn.functional as F  # noqa: E402
-from tinygrad_cnn import Tensor  # noqa: E402
-
-from train_mnist import MODELS  # noqa: E402
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import Tensor
+from tinygrad_cnn.zoo import MODELS
 
 CHECKPOINTS = (1, 100, 500, 1000, 1500, 2000)
 

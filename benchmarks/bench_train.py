@@ -1,61 +1,71 @@
-"""Training throughput of the Keras "simple MNIST convnet", ours vs PyTorch, in one run.
+"""Training and inference throughput of the Keras "simple MNIST convnet", ours vs PyTorch.
 
-    python benchmarks/bench_train.py [--steps 40] [--batch-size 128] [--threads 2]
-                                     [--data fashion-mnist|synthetic] [--no-torch]
+    python benchmarks/bench_train.py [--rounds 5] [--steps 30] [--warmup 3] [--threads 2]
+                                     [--batch-size 128] [--predict-batch 500]
+                                     [--data synthetic|fashion-mnist] [--no-torch] [--only TEXT]
 
-Both libraries train the same model (Conv32-Pool-Conv64-Pool-Flatten-Dropout-Dense10) with
-Adam 1e-3 on the same batches; after a warm-up, the timed steps give examples/s
-(steady state, median step time). Ours and PyTorch alternate in blocks so a noisy machine
-slows both alike. Peak RSS is reported for the whole process (it includes PyTorch when it
-runs, so ours alone is printed first, before PyTorch is imported).
+Both libraries build the same model (Conv32-Pool-Conv64-Pool-Flatten-Dropout-Dense10,
+``tinygrad_cnn.zoo.simple_mnist_convnet`` and ``accuracy_torch.torch_simple_convnet``),
+each with its own default initialisation. Rows:
+
+- training step: Adam 1e-3 (eps 1e-7), cross-entropy, batch 128, cycling over 10 batches;
+  one step is forward, backward and update, ``loss.item()`` included.
+- inference: 10,000 28×28×1 images predicted in batches of 500 in eval mode without
+  recording a graph (``model.eval()`` under ``tc.no_grad()`` / ``torch.no_grad()``); one
+  step is the whole 10,000.
+
+Every row runs each library in its own child process (``harness.py``: alternating rounds,
+equal threads, faults/step, peak RSS). Data and weights are made in the child, untimed.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import statistics
 import sys
-import time
 
-if __name__ == "__main__":
-    threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv[:-1] else "2"
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", threads)
+import numpy as np
 
-import numpy as np  # noqa: E402
+import harness
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-
-import tinygrad_cnn as tc  # noqa: E402
-from tinygrad_cnn import Tensor  # noqa: E402
-from tinygrad_cnn import functional as F  # noqa: E402
-from tinygrad_cnn.data import load_mnist  # noqa: E402
-
-from accuracy_torch import torch_simple_convnet  # noqa: E402
-from train_mnist import MODELS  # noqa: E402
+PREDICT_IMAGES = 10_000
 
 
-def batches(kind: str, batch_size: int, count: int):
+def images(kind: str, count: int, seed: int = 0):
+    """``count`` float32 images (N, 28, 28, 1) in [0, 1] and their int64 labels."""
     if kind == "fashion-mnist":
+        from tinygrad_cnn.data import load_mnist
+
         (x, y), _ = load_mnist("fashion-mnist", download=False)
+        x, y = x[:count], y[:count]
     else:
-        rng = np.random.default_rng(0)
-        x = rng.integers(0, 256, (batch_size * count, 28, 28), dtype=np.uint8)
-        y = rng.integers(0, 10, batch_size * count)
-    x = (x[: batch_size * count].astype(np.float32) / 255)[..., None]
-    y = y[: batch_size * count]
-    return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        rng = np.random.default_rng(seed)
+        x = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+        y = rng.integers(0, 10, count)
+    return (x.astype(np.float32) / 255)[..., None], y.astype(np.int64)
 
 
-def ours():
+def cycle(items):
+    """A step function's source of batches: the items, over and over."""
+    while True:
+        yield from items
+
+
+# ------------------------------------------------------------------ tinygrad_cnn
+def ours_train(options):
+    import tinygrad_cnn as tc
+    from tinygrad_cnn import functional as F
+    from tinygrad_cnn import zoo
+
     tc.manual_seed(0)
-    model = MODELS["simple"]()
+    model = zoo.simple_mnist_convnet()
     opt = tc.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = images(options.data, 10 * options.batch_size)
+    b = options.batch_size
+    data = cycle([(tc.Tensor(x[i:i + b]), y[i:i + b]) for i in range(0, len(x), b)])
 
-    def step(xb, yb):
-        loss = F.cross_entropy(model(Tensor(xb)), yb)
+    def step():
+        xb, yb = next(data)
+        loss = F.cross_entropy(model(xb), yb)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -64,20 +74,45 @@ def ours():
     return step
 
 
-def theirs(data, threads: int):
+def ours_predict(model, x, batch_size: int) -> np.ndarray:
+    """Logits for ``x`` in batches; the one place to swap in ``model.predict`` later."""
+    import tinygrad_cnn as tc
+
+    model.eval()
+    with tc.no_grad():
+        return np.concatenate([model(tc.Tensor(x[i:i + batch_size])).data
+                               for i in range(0, len(x), batch_size)])
+
+
+def ours_inference(options):
+    import tinygrad_cnn as tc
+    from tinygrad_cnn import zoo
+
+    tc.manual_seed(0)
+    model = zoo.simple_mnist_convnet()
+    x, _ = images(options.data, PREDICT_IMAGES)
+    return lambda: ours_predict(model, x, options.predict_batch)
+
+
+# ----------------------------------------------------------------------- PyTorch
+def torch_train(options):
     import torch
 
-    torch.set_num_threads(threads)
+    from accuracy_torch import torch_simple_convnet
+
     torch.manual_seed(0)
     model = torch_simple_convnet()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
-    tensors = {id(xb): (torch.from_numpy(xb.transpose(0, 3, 1, 2).copy()), torch.from_numpy(yb))
-               for xb, yb in data}
+    x, y = images(options.data, 10 * options.batch_size)
+    x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # NCHW
+    y = torch.from_numpy(y)
+    b = options.batch_size
+    data = cycle([(x[i:i + b], y[i:i + b]) for i in range(0, len(x), b)])
 
-    def step(xb, yb):
-        tx, ty = tensors[id(xb)]
-        loss = loss_fn(model(tx), ty)
+    def step():
+        xb, yb = next(data)
+        loss = loss_fn(model(xb), yb)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -86,59 +121,69 @@ def theirs(data, threads: int):
     return step
 
 
-def time_steps(step, data, times: list):
-    for xb, yb in data:
-        start = time.perf_counter()
-        step(xb, yb)
-        times.append(time.perf_counter() - start)
+def torch_inference(options):
+    import torch
+
+    from accuracy_torch import torch_simple_convnet
+
+    torch.manual_seed(0)
+    model = torch_simple_convnet()
+    x, _ = images(options.data, PREDICT_IMAGES)
+    x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # NCHW
+    b = options.predict_batch
+
+    def step():
+        model.eval()
+        with torch.no_grad():
+            return torch.cat([model(x[i:i + b]) for i in range(0, len(x), b)])
+
+    return step
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# ------------------------------------------------------------------------ report
+def predict_passes(options) -> int:
+    """Timed inference passes per child: each is 10,000 images, so a tenth of --steps."""
+    return max(1, options.steps // 10)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=40, help="timed steps per library")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--data", choices=["synthetic", "fashion-mnist"], default="synthetic")
-    p.add_argument("--no-torch", action="store_true")
-    args = p.parse_args()
+def workloads(options) -> list[harness.Workload]:
+    return [
+        harness.Workload(f"training step, batch {options.batch_size}",
+                         {"ours": ours_train, "torch": torch_train},
+                         items=options.batch_size),
+        harness.Workload(f"inference, {PREDICT_IMAGES:,} images in batches of "
+                         f"{options.predict_batch}",
+                         {"ours": ours_inference, "torch": torch_inference},
+                         items=PREDICT_IMAGES, unit="img/s", steps=predict_passes(options),
+                         warmup=min(1, options.warmup)),
+    ]
 
-    data = batches(args.data, args.batch_size, 10)
-    ours_step = ours()
-    time_steps(ours_step, data[:3], [])  # warm-up
-    ours_times: list = []
-    time_steps(ours_step, data, ours_times)
-    print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
-          f", batch {args.batch_size}, {args.data} data")
-    print(f"peak RSS, tinygrad_cnn alone: {rss_mb():.0f} MB")
 
-    torch_step = None
-    if not args.no_torch:
-        try:
-            torch_step = theirs(data, args.threads)
-            time_steps(torch_step, data[:3], [])
-        except ImportError:
-            print("torch not installed: no side-by-side")
-    torch_times: list = []
-    blocks = max(1, args.steps // len(data))
-    for _ in range(blocks):  # alternate in blocks of one pass over the batches
-        time_steps(ours_step, data, ours_times)
-        if torch_step is not None:
-            time_steps(torch_step, data, torch_times)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    harness.add_arguments(parser, steps=30, warmup=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--predict-batch", type=int, default=500)
+    parser.add_argument("--data", choices=["synthetic", "fashion-mnist"], default="synthetic")
+    args = parser.parse_args(argv)
+    libs = harness.libraries(args)
+    print(f"{harness.load_average()}; {args.rounds} rounds per library, one child process "
+          f"each, {args.threads} threads, {args.data} data; inference: "
+          f"{predict_passes(args)} timed passes per round")
+    print(harness.header())
+    first = []
 
-    ours_rate = args.batch_size / statistics.median(ours_times)
-    print(f"tinygrad_cnn : {statistics.median(ours_times) * 1e3:7.1f} ms/step  "
-          f"{ours_rate:7.0f} examples/s")
-    if torch_times:
-        torch_rate = args.batch_size / statistics.median(torch_times)
-        print(f"torch        : {statistics.median(torch_times) * 1e3:7.1f} ms/step  "
-              f"{torch_rate:7.0f} examples/s")
-        print(f"ratio ours/torch examples/s: {ours_rate / torch_rate:.2f}× (target ≥ 0.8×)")
-        print(f"peak RSS, both libraries loaded: {rss_mb():.0f} MB")
+    def show(w, runs):
+        if not first:
+            first.append(runs)
+        print(harness.rows(w, runs), flush=True)
+
+    harness.run("bench_train", args, libs, workloads(args), show)
+    if first:
+        print(harness.describe(first[0]))
+    print(harness.load_average())
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
