@@ -545,3 +545,11 @@ def test_legend_says_when_every_gradient_is_exactly_zero():
     legend = draw(loss, show_grads=True).label("legend")
     assert "every gradient is exactly zero" in legend
     assert "no tensor has a gradient" not in legend
+
+
+def test_warnings_point_at_the_callers_line_even_through_render(tmp_path):
+    loss, _ = two_layer_graph()
+    loss.backward()  # released: drawing warns
+    with pytest.warns(UserWarning, match="released") as record:
+        viz.render(loss, tmp_path / "g.dot")
+    assert record[0].filename == __file__
