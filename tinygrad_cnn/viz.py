@@ -396,7 +396,8 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
         warnings.warn(
             "draw_graph: this graph was released by backward() (ops no longer know their "
             "inputs), so only part of it can be drawn. Call loss.backward(retain_graph=True) "
-            "before drawing, or draw before backward()", UserWarning, stacklevel=user_stacklevel())
+            "before drawing, or draw before backward()", UserWarning,
+            stacklevel=user_stacklevel())
         g.node("released", label="graph released by backward(): inputs not recorded\\n"
                "call backward(retain_graph=True) to keep the whole graph", **_NOTE_STYLE)
     if omitted:
@@ -407,7 +408,8 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
     if show_grads and not any_grad and not released:
         warnings.warn(
             "draw_graph(show_grads=True): no tensor in the graph has a .grad; call "
-            "loss.backward(retain_graph=True) before drawing", UserWarning, stacklevel=user_stacklevel())
+            "loss.backward(retain_graph=True) before drawing", UserWarning,
+            stacklevel=user_stacklevel())
     for node_id, attrs in top_level:
         g.node(node_id, **attrs)
     for cluster in clusters.values():
