@@ -38,6 +38,7 @@ VARIANTS = {
     "8f 3×3 pool": _variant(8, 3, True),
     "16f 3×3 pool": _variant(16, 3, True),
     "8f 5×5 pool": _variant(8, 5, True),
+    "4f 3×3 no pool": _variant(4, 3, False),
     "8f 3×3 no pool": _variant(8, 3, False),
     "16f 5×5 no pool": _variant(16, 5, False),
 }
@@ -119,6 +120,8 @@ def test_the_measured_cost_table(lesson):
     ratio = rows[biggest][2] / rows[smallest][2]
     assert ratio >= 3, (f"{biggest} does {rows[biggest][1] / rows[smallest][1]:.0f}× the MACs "
                         f"of {smallest} but took only {ratio:.1f}× as long per step:\n{text}")
+    assert re.search(r"4f 3×3 no pool stores 3\.1× the parameters of 16f 3×3 pool but "
+                     r"computes 0\.31× its MACs, and took \d+\.\d\d× as long", text), text
     assert pictures(lesson, "cost-plot") == 1
 
 
