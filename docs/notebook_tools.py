@@ -7,7 +7,8 @@
 Each command takes the notebook's path as an optional last argument (default
 examples/cnn_lesson.ipynb). ``run`` executes every cell with nbclient in a Jupyter kernel
 started from *this* Python interpreter (a throwaway kernelspec, so whatever kernels are
-installed elsewhere cannot get in the way) with this checkout first on ``PYTHONPATH``.
+installed elsewhere cannot get in the way) with this checkout first on ``PYTHONPATH`` and
+a fresh IPython profile (no startup files of yours run).
 ``--fast`` sets ``TINYGRAD_CNN_LESSON_FAST=1``, which the notebook's first cell reads to
 shrink its data and steps. The test suite (``tests/test_lesson_notebook.py``) and
 ``docs/make_lesson_picture.py`` call ``execute``.
@@ -111,7 +112,8 @@ def execute(nb, cwd=LESSON.parent, fast: bool = True, timeout: int = 300,
         km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(
             kernel_dirs=[str(spec.parent)]))
         pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, FAST_ENV: "1" if fast else "0", "PYTHONPATH": pythonpath}
+        env = {**os.environ, FAST_ENV: "1" if fast else "0", "PYTHONPATH": pythonpath,
+               "IPYTHONDIR": str(Path(tmp, "ipython"))}  # no user startup files or history
         client = NotebookClient(nb, km=km, timeout=timeout, startup_timeout=startup_timeout,
                                 resources={"metadata": {"path": str(cwd)}})
         client.execute(env=env)
