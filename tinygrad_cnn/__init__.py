@@ -1,6 +1,6 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
-from . import data, functional, losses, nn, optim, viz, zoo
+from . import data, functional, losses, metrics, nn, optim, viz, zoo
 from .function import Function, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
@@ -17,6 +17,7 @@ __all__ = [
     "gradcheck",
     "losses",
     "manual_seed",
+    "metrics",
     "nn",
     "no_grad",
     "optim",

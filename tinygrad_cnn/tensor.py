@@ -14,6 +14,7 @@ from .ops.elementwise import (
     AbsOp,
     AddOp,
     AsTypeOp,
+    ClipOp,
     DivOp,
     ExpOp,
     LogOp,
@@ -418,6 +419,10 @@ class Tensor:
 
     def __getitem__(self, index):
         return GetItemOp(_index_arrays(index), self.shape).apply(self)
+
+    def clip(self, min, max):  # noqa: A002 (numpy's and Keras' argument names)
+        """Values limited to [min, max] (None: no bound); the gradient passes where inside."""
+        return ClipOp(min, max).apply(self)
 
     def astype(self, dtype):
         """A copy in another dtype; between float dtypes the gradient flows through."""
