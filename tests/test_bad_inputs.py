@@ -325,8 +325,20 @@ CATALOGUE = {
     "SGD(model)": (lambda tmp: tc.optim.SGD(model()), TypeError,
                    r"params must be a list of Tensors; got the Sequential itself: pass "
                    r"model.parameters\(\)"),
-    "SGD(None)": (lambda tmp: tc.optim.SGD(None), TypeError,
-                  r"params must be a list of Tensors.*got NoneType None"),
+    "SGD(0.1), Keras' positional learning rate": (
+        lambda tmp: tc.optim.SGD(0.1), TypeError,
+        r"params must be a list of Tensors; got the number 0.1. For the learning rate write "
+        r"learning_rate=0.1"),
+    "SGD(object())": (lambda tmp: tc.optim.SGD(object()), TypeError,
+                      r"params must be a list of Tensors.*got object"),
+    "Adam lr and learning_rate disagree": (lambda tmp: tc.optim.Adam(lr=0.1, learning_rate=0.2),
+                                           ValueError, r"give learning_rate or its alias lr, not "
+                                           r"both; got learning_rate=0.2 and lr=0.1"),
+    "Adam learning_rate -1": (lambda tmp: tc.optim.Adam(learning_rate=-1), ValueError,
+                              r"learning_rate must be a finite number > 0; got -1"),
+    "step of an optimizer without parameters": (lambda tmp: tc.optim.Adam().step(), ValueError,
+                                                r"step\(\): this Adam has no parameters yet; "
+                                                r"pass them .* or give it to model.compile"),
     "SGD params of ndarrays": (lambda tmp: tc.optim.SGD([np.zeros(2)]), TypeError,
                                r"params\[0\] must be a Tensor; got ndarray"),
     "SGD params empty": (lambda tmp: tc.optim.SGD([]), ValueError, r"params is empty"),
