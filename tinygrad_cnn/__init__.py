@@ -1,6 +1,6 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
-from . import data, functional, losses, metrics, nn, optim, viz, zoo
+from . import callbacks, data, functional, losses, metrics, nn, optim, viz, zoo
 from .function import Function, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
@@ -11,6 +11,7 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "callbacks",
     "conv_output_shape",
     "data",
     "functional",

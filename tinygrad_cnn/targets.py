@@ -49,7 +49,7 @@ def class_ids(y_true, pred_shape: tuple, who: str) -> np.ndarray:
     if y.dtype.kind == "f":
         if not np.array_equal(y, np.round(y)):
             raise ValueError(f"{who} takes integer class ids; y_true holds non-integral "
-                             f"values such as {y[y != np.round(y)].flat[0]!r}")
+                             f"values such as {y[y != np.round(y)].flat[0].item()!r}")
         y = y.astype(np.int64)
     elif y.dtype.kind == "b":
         raise TypeError(f"{who} takes integer class ids; got dtype bool")
