@@ -378,6 +378,8 @@ CATALOGUE = {
         tmp, '{"format": "tinygrad_cnn.model", "version": 1, "model": {"class_name": "Bogus", '
              '"config": {}}}')), ValueError, r"cannot rebuild layer class 'Bogus': it is not a "
         r"tinygrad_cnn layer and not in custom_objects \(known: .*Conv2D"),
+    "load_model compile 'yes'": (lambda tmp: (model().save(tmp / "m.npz"), nn.load_model(
+        tmp / "m.npz", compile="yes")), TypeError, r"compile must be True or False; got 'yes'"),
     "load_model of broken JSON": (lambda tmp: nn.load_model(saved_with_config(tmp, "{oops")),
                                   ValueError, r"the model's architecture is not readable JSON"),
     "load_model of another format": (lambda tmp: nn.load_model(saved_with_config(

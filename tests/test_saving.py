@@ -134,3 +134,30 @@ def test_custom_callables_cannot_be_named_in_the_json(tmp_path):
                                     input_shape=(3,))])
     config = named.get_config()["layers"][0]["config"]
     assert config["activation"] == "relu" and config["kernel_initializer"] == "he_normal"
+
+
+def test_the_compile_arguments_come_back_with_the_model(tmp_path):
+    tc.manual_seed(0)
+    model = nn.Sequential([nn.Dense(4, activation="relu", input_shape=(3,)),
+                           nn.Dense(3, activation="softmax")])
+    model.compile(optimizer=tc.optim.SGD(learning_rate=0.05, momentum=0.9),
+                  loss=tc.losses.SparseCategoricalCrossentropy(),
+                  metrics=["accuracy", tc.metrics.SparseCategoricalAccuracy()])
+    x, y = rng.random((12, 3)).astype(np.float32), rng.integers(0, 3, 12)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.npz")
+    restored = nn.load_model(tmp_path / "m.npz")
+    assert isinstance(restored.optimizer, tc.optim.SGD)
+    assert restored.optimizer.get_config() == model.optimizer.get_config()
+    assert restored.metrics_names == ["loss", "accuracy", "sparse_categorical_accuracy"]
+    assert restored.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    restored.fit(x, y, epochs=1, verbose=0)  # trains on
+    assert nn.load_model(tmp_path / "m.npz", compile=False).loss is None
+
+
+def test_a_custom_loss_leaves_the_loaded_model_uncompiled(tmp_path):
+    model = nn.Sequential([nn.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="adam", loss=lambda y, p: ((p - y) ** 2).mean())
+    model.save(tmp_path / "m.npz")
+    restored = nn.load_model(tmp_path / "m.npz")
+    assert restored.loss is None and restored.get_weights()[0].shape == (2, 1)

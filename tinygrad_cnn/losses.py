@@ -224,6 +224,21 @@ NAMES = {
 }
 
 
+def serialize(loss: Loss) -> dict | None:
+    """``{"class_name", "config"}`` that rebuilds ``loss``; None for a custom callable."""
+    if type(loss) not in set(NAMES.values()):
+        return None
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict) -> Loss:
+    classes = {cls.__name__: cls for cls in NAMES.values()}
+    if not isinstance(config, dict) or config.get("class_name") not in classes:
+        raise ValueError(f"cannot rebuild the loss {config!r:.100}; known classes: "
+                         f"{sorted(classes)}")
+    return classes[config["class_name"]](**config.get("config", {}))
+
+
 def get(identifier) -> Loss:
     """A Loss from a name in ``NAMES``, a Loss object (as given) or a callable."""
     if isinstance(identifier, Loss):
@@ -252,9 +267,11 @@ __all__ = [
     "binary_crossentropy",
     "categorical_crossentropy",
     "cross_entropy",
+    "deserialize",
     "get",
     "mean_absolute_error",
     "mean_squared_error",
     "mse",
+    "serialize",
     "sparse_categorical_crossentropy",
 ]

@@ -156,6 +156,14 @@ NAMES = {
 }
 
 
+def serialize(metric: Metric, loss=None) -> str | None:
+    """The name ``get`` rebuilds ``metric`` from (with the same ``loss``); None if none does."""
+    if metric.name in NAMES and type(get(metric.name, loss)) is type(metric) \
+            and metric.function is type(metric).fn:
+        return metric.name
+    return None
+
+
 def get(identifier, loss=None) -> Metric:
     """A Metric from a name in ``NAMES`` (named as given), a Metric object or a callable.
 

@@ -73,6 +73,10 @@ class Optimizer:
     def init_state(self) -> None:
         """Per-parameter state, created by ``bind``."""
 
+    def get_config(self) -> dict:
+        """The hyper-parameters that rebuild this optimizer (without its parameters)."""
+        return {"learning_rate": self.lr}
+
     def _require_params(self, what: str) -> list:
         if self.params is None:
             raise ValueError(f"{what}: this {type(self).__name__} has no parameters yet; pass "
@@ -111,6 +115,10 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         super().__init__(params, _learning_rate(lr, learning_rate, 0.01))
 
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
     def init_state(self):
         self.velocity: list[np.ndarray | None] = [None] * len(self.params)
 
@@ -139,6 +147,10 @@ class Adam(Optimizer):
         self.eps = check_number(eps, "eps", 0)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0)
         super().__init__(params, _learning_rate(lr, learning_rate, 1e-3))
+
+    def get_config(self):
+        return {**super().get_config(), "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay}
 
     def init_state(self):
         self.m = [np.zeros_like(p.data) for p in self.params]

@@ -48,7 +48,7 @@ class Progbar:
 
     def __init__(self, steps: int, verbose: int, title: str | None = None):
         self.steps, self.verbose = steps, verbose
-        self.start = time.perf_counter()
+        self.start = self.last = time.perf_counter()
         tqdm = _tqdm() if verbose == 1 else None
         self.bar = None if tqdm is None else tqdm(total=steps, desc=title, unit="batch",
                                                   leave=True, dynamic_ncols=True)
@@ -57,16 +57,18 @@ class Progbar:
 
     def update(self, examples_seen: int, logs: dict) -> None:
         """One more batch done; ``logs`` are the running values."""
+        self.last = time.perf_counter()
         if self.bar is not None:
-            rate = examples_seen / max(time.perf_counter() - self.start, 1e-9)
+            rate = examples_seen / max(self.last - self.start, 1e-9)
             self.bar.set_postfix_str(f"{format_logs(logs)} - {rate:,.0f} examples/s",
                                      refresh=False)
             self.bar.update(1)
 
     def finish(self, examples_seen: int, logs: dict) -> None:
-        """The pass is over: the bar's last state, or the one line."""
+        """The pass is over: the bar's last state, or the one line. The rate counts the
+        batches' time only (not an epoch's validation)."""
         seconds = time.perf_counter() - self.start
-        rate = f"{examples_seen / max(seconds, 1e-9):,.0f} examples/s"
+        rate = f"{examples_seen / max(self.last - self.start, 1e-9):,.0f} examples/s"
         if self.bar is not None:
             self.bar.set_postfix_str(f"{format_logs(logs)} - {rate}", refresh=False)
             self.bar.close()

@@ -6,6 +6,10 @@ every weight, BatchNormalization's moving statistics included. No pickle anywher
     model.save("model.npz")                  # atomically, like save_weights
     model = nn.load_model("model.npz")      # same layers, names and weights: same predictions
 
+The compile arguments are kept too, by name (optimizer class and hyper-parameters, loss,
+metrics), so a loaded model can ``evaluate`` and ``fit`` again; the optimizer's state
+(Adam's moments) is not saved. A custom loss or metric leaves the model uncompiled.
+
 The JSON names each layer's class (``{"class_name": "Conv2D", "config": {...}}``, Keras'
 layout); classes are found among tinygrad_cnn's layers, then in ``custom_objects``.
 """
@@ -16,7 +20,7 @@ import json
 
 import numpy as np
 
-from ..checks import check_path
+from ..checks import check_bool, check_path
 from . import weights_io
 from .layer import Layer
 
@@ -60,14 +64,17 @@ def deserialize(entry: dict, custom_objects: dict | None = None) -> Layer:
 
 def save_model(model, path) -> None:
     path = check_path(path, example="'model.npz'")
-    document = {"format": FORMAT, "version": VERSION, "model": serialize(model)}
+    document = {"format": FORMAT, "version": VERSION, "model": serialize(model),
+                "compile": model.get_compile_config()}
     arrays = dict(model.state_dict())
     arrays[weights_io.CONFIG_KEY] = np.array(json.dumps(document))  # a str array: no pickle
     weights_io.write_npz_atomically(path, arrays)
 
 
-def load_model(path, custom_objects: dict | None = None):
-    """The model ``model.save`` wrote to ``path``, with its weights (not compiled)."""
+def load_model(path, custom_objects: dict | None = None, compile: bool = True):  # noqa: A002
+    """The model ``model.save`` wrote to ``path``, with its weights, compiled again as it
+    was (a fresh optimizer state) when ``compile`` and the file says how."""
+    compile = check_bool(compile, "compile")
     path = check_path(path, example="'model.npz'")
     stored = weights_io.read_npz(path)
     if weights_io.CONFIG_KEY not in stored:
@@ -87,4 +94,6 @@ def load_model(path, custom_objects: dict | None = None):
                          f"tinygrad_cnn reads version {VERSION}")
     model = deserialize(document["model"], custom_objects)
     weights_io.assign_weights(model, stored, path)
+    if compile and document.get("compile"):
+        model.compile_from_config(_tuples(document["compile"]))
     return model

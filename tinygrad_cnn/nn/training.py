@@ -65,6 +65,29 @@ class TrainingMixin:
         if self.built and self.trainable_weights:
             self._bind_optimizer()
 
+    def get_compile_config(self) -> dict | None:
+        """What ``compile`` was given, by name (JSON-ready), for ``model.save``; None when
+        not compiled or when a custom loss or metric cannot be named."""
+        if self.loss is None:
+            return None
+        loss = losses.serialize(self.loss)
+        metrics = [metrics_module.serialize(m, self.loss) for m in self.compiled_metrics]
+        if loss is None or None in metrics:
+            return None
+        optimizer = {"class_name": type(self.optimizer).__name__,
+                     "config": self.optimizer.get_config()}
+        return {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+
+    def compile_from_config(self, config: dict) -> None:
+        """``compile`` again from ``get_compile_config()`` (a fresh optimizer state)."""
+        optimizer = config["optimizer"]
+        classes = {cls.__name__: cls for cls in optim.NAMES.values()}
+        if optimizer.get("class_name") not in classes:
+            raise ValueError(f"cannot rebuild the optimizer {optimizer!r:.100}; known "
+                             f"classes: {sorted(classes)}")
+        self.compile(optimizer=classes[optimizer["class_name"]](**optimizer["config"]),
+                     loss=losses.deserialize(config["loss"]), metrics=config["metrics"])
+
     @property
     def metrics_names(self) -> list[str]:
         """``["loss", …metric names]``, the order ``evaluate`` returns them in."""
