@@ -197,7 +197,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="mnist falls back to mnist-5k when full MNIST is not available")
     p.add_argument("--data-dir", type=Path, help="folder holding the four IDX files")
     p.add_argument("--epochs", type=positive(int), default=12, help="passes over the data")
-    p.add_argument("--batch-size", type=positive(int), default=128, help="examples per step")
+    p.add_argument("--batch-size", type=positive(int), default=32,
+                   help="examples per step (Keras' fit default; 4,000 digits make 125 steps "
+                        "an epoch)")
     p.add_argument("--lr", type=positive(float), default=1e-3, help="Adam's learning rate")
     p.add_argument("--seed", type=positive(int, allow_zero=True), default=0,
                    help="seeds the weights, the shuffling and dropout")

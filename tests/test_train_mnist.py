@@ -223,7 +223,7 @@ def test_predict_refuses_a_weights_only_file(saved_run):
 
 
 @pytest.mark.parametrize("script", ["train_mnist.py", "predict.py", "conv_shapes.py",
-                                    "render_graph.py"])
+                                    "render_graph.py", "quickstart.py"])
 def test_every_script_has_a_help_that_shows_its_defaults(script):
     result = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"],
                             capture_output=True, text=True, timeout=120)
