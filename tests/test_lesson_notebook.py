@@ -12,18 +12,10 @@ import shutil
 
 import pytest
 
-import tinygrad_cnn as tc
-
 import notebook_tools
 
-# TEMPORARY, until branch `keras` (model.compile/fit/evaluate/predict) is merged into this
-# one: without `fit`, the training cells (tag "keras") are left out of the run and only
-# their check is skipped. Remove this switch when `fit` exists.
-HAS_FIT = hasattr(tc.nn.Sequential, "fit")
-NO_FIT = ("model.compile/fit are not in this checkout yet (branch `keras` is not merged): "
-          "the lesson's training cells were left out of the run")
 
-# (params, MACs per example) of part 3's variants, worked out by hand:
+# (params, MACs per example) of part 3's variants, from the formulas, not from the library:
 # conv(f, k) → [pool] → conv(2f, k) → [pool] → flatten → dense 10, 'same' padding.
 def _variant(f, k, pool):
     side = 7 if pool else 28  # what the dense layer sees: 28 → 14 → 7 with both pools
@@ -47,10 +39,8 @@ VARIANTS = {
 @pytest.fixture(scope="module")
 def lesson():
     """The notebook after a fast run (nbclient raises, quoting the cell, if one fails)."""
-    nb = notebook_tools.read()
-    if not HAS_FIT:
-        nb.cells = [c for c in nb.cells if "keras" not in c.metadata.get("tags", ())]
-    return notebook_tools.execute(nb, fast=True, timeout=180, startup_timeout=60)
+    return notebook_tools.execute(notebook_tools.read(), fast=True, timeout=180,
+                                  startup_timeout=60)
 
 
 def printed(nb, tag=None) -> str:
@@ -136,7 +126,6 @@ def test_gradients_and_the_graph(lesson):
         assert "‖grad‖" in text
 
 
-@pytest.mark.skipif(not HAS_FIT, reason=NO_FIT)
 def test_training_the_keras_way(lesson):
     text = printed(lesson, "keras")
     m = re.search(r"test loss (\d+\.\d+), test accuracy (\d+\.\d)% \(200 digits", text)
