@@ -19,15 +19,18 @@ def plot_curves(metrics: list[dict], path: Path) -> Path:
     (so a one-epoch run still reads: two labelled points per panel)."""
     epochs = [m["epoch"] for m in metrics]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for split, style, label in (("train", "o-", "train (mean over the epoch, dropout on)"),
-                                ("test", "s--", "test (after the epoch)")):
-        losses = [m[f"{split}_loss"] for m in metrics]
-        accuracies = [100 * m[f"{split}_accuracy"] for m in metrics]
-        for ax, values, fmt in ((ax_loss, losses, "{:.3f}"), (ax_acc, accuracies, "{:.1f}%")):
+    for ax, key, scale, fmt in ((ax_loss, "loss", 1, "{:.3f}"), (ax_acc, "accuracy", 100,
+                                                                  "{:.1f}%")):
+        last = {}
+        for split, style, label in (("train", "o-", "train (mean over the epoch, dropout on)"),
+                                    ("test", "s--", "test (after the epoch)")):
+            values = [scale * m[f"{split}_{key}"] for m in metrics]
             (line,) = ax.plot(epochs, values, style, markersize=6, label=label)
-            ax.annotate(fmt.format(values[-1]), (epochs[-1], values[-1]),
-                        textcoords="offset points", xytext=(8, 0 if split == "train" else -12),
-                        fontsize=8, color=line.get_color())
+            last[split] = (values[-1], line.get_color())
+        higher = max(last, key=lambda split: last[split][0])
+        for split, (value, color) in last.items():  # the higher label above, the lower below
+            ax.annotate(fmt.format(value), (epochs[-1], value), textcoords="offset points",
+                        xytext=(8, 4 if split == higher else -10), fontsize=8, color=color)
     ax_loss.set(title="cross-entropy loss", xlabel="epoch", ylabel="loss")
     ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy (%)")
     for ax in (ax_loss, ax_acc):

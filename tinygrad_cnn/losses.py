@@ -150,7 +150,14 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
-class SparseCategoricalCrossentropy(Loss):
+class CrossEntropyLoss(Loss):
+    """Base of the cross-entropies: ``from_logits`` says whether y_pred holds logits."""
+
+    def __init__(self, from_logits=False, name=None):
+        super().__init__(name, from_logits=check_bool(from_logits, "from_logits"))
+
+
+class SparseCategoricalCrossentropy(CrossEntropyLoss):
     """Cross-entropy of class ids (N,) against probabilities (or logits) (N, classes)."""
 
     fn = staticmethod(sparse_categorical_crossentropy)
@@ -158,11 +165,8 @@ class SparseCategoricalCrossentropy(Loss):
     accuracy = "sparse_categorical_accuracy"
     default_name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False, name=None):
-        super().__init__(name, from_logits=check_bool(from_logits, "from_logits"))
 
-
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(CrossEntropyLoss):
     """Cross-entropy of one-hot rows (N, classes) against probabilities (or logits)."""
 
     fn = staticmethod(categorical_crossentropy)
@@ -170,19 +174,13 @@ class CategoricalCrossentropy(Loss):
     accuracy = "categorical_accuracy"
     default_name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False, name=None):
-        super().__init__(name, from_logits=check_bool(from_logits, "from_logits"))
 
-
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(CrossEntropyLoss):
     """Cross-entropy of 0/1 targets against probabilities (or logits), element by element."""
 
     fn = staticmethod(binary_crossentropy)
     accuracy = "binary_accuracy"
     default_name = "binary_crossentropy"
-
-    def __init__(self, from_logits=False, name=None):
-        super().__init__(name, from_logits=check_bool(from_logits, "from_logits"))
 
 
 class MeanSquaredError(Loss):

@@ -115,24 +115,26 @@ class Metric(Mean):
         super().update_state(values, sample_weight)
 
 
-class SparseCategoricalAccuracy(Metric):
+class AccuracyMetric(Metric):
+    """Base of the accuracies: higher is better."""
+
+    direction = "up"
+
+
+class SparseCategoricalAccuracy(AccuracyMetric):
     fn = staticmethod(sparse_categorical_accuracy)
-    direction = "up"
 
 
-class CategoricalAccuracy(Metric):
+class CategoricalAccuracy(AccuracyMetric):
     fn = staticmethod(categorical_accuracy)
-    direction = "up"
 
 
-class BinaryAccuracy(Metric):
+class BinaryAccuracy(AccuracyMetric):
     fn = staticmethod(binary_accuracy)
-    direction = "up"
 
 
-class Accuracy(Metric):
+class Accuracy(AccuracyMetric):
     fn = staticmethod(accuracy)
-    direction = "up"
 
 
 class MeanSquaredError(Metric):
