@@ -13,6 +13,8 @@ the parameter count and the multiply-accumulates per image.
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 import tinygrad_cnn as tc
@@ -76,7 +78,10 @@ def _hwc(t):
     return "×".join(str(n) for n in t.shape[1:])
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            epilog="It takes no options: it prints every shape with its "
+                                   "formula.").parse_args(argv)
     image = Tensor(rng.random((1, 28, 28, 1), dtype=np.float32))  # one grey 28×28 image
     print(f"input image: {_hwc(image)} (height × width × channels, channels_last)\n")
 

@@ -3,6 +3,8 @@
 Run: python examples/quickstart.py
 """
 
+import argparse
+
 import numpy as np
 
 import tinygrad_cnn as tc
@@ -30,4 +32,6 @@ def main(steps: int = 300) -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                            epilog="It takes no options.").parse_args()
     main()

@@ -8,6 +8,7 @@ backpropagates with ``retain_graph=True`` (so the graph survives and every tenso
     OUT/graph.svg   the picture, rendered by Graphviz `dot` (skipped with a note if missing)
 
 Usage: python examples/render_graph.py [--out DIR] [--batch-size N] [--seed N] [--no-grads]
+(DIR defaults to runs/graph/, which git ignores)
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def positive_int(text: str) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=".", help="folder to write graph.svg/graph.dot into "
-                        "(created if missing; default: the current folder)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--out", default=os.path.join("runs", "graph"),
+                        help="folder to write graph.svg/graph.dot into (created if missing)")
     parser.add_argument("--batch-size", type=positive_int, default=4,
-                        help="random images in the batch (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+                        help="random images in the batch")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-grads", action="store_true",
                         help="leave out gradient norms and shading")
     args = parser.parse_args(argv)

@@ -136,3 +136,11 @@ def test_the_public_names_are_exported():
                  "conv_output_shape", "functional", "nn", "optim", "viz", "data", "losses",
                  "zoo"):
         assert hasattr(tc, name), name
+
+
+def test_what_training_uses_never_imports_nn():
+    below_nn = ("tinygrad_cnn.losses", "tinygrad_cnn.metrics", "tinygrad_cnn.targets",
+                "tinygrad_cnn.optim", "tinygrad_cnn.callbacks", "tinygrad_cnn.progress")
+    graph = package_imports()
+    for module in below_nn:
+        assert not [t for t in graph[module] if t.startswith("tinygrad_cnn.nn")], module

@@ -67,6 +67,10 @@ UNARY = {
     "F.relu": (F.relu, lambda a: np.maximum(a, 0), away_from_zero),
     "sigmoid": (lambda x: x.sigmoid(), _sigmoid, lambda r, s: 3 * r.standard_normal(s)),
     "tanh": (lambda x: x.tanh(), np.tanh, lambda r, s: r.standard_normal(s)),
+    "clip": (lambda x: x.clip(-1, 0.5), lambda a: np.clip(a, -1, 0.5),
+             lambda r, s: r.choice([-1.6, -0.3, 0.2, 1.2], s) + r.uniform(-0.1, 0.1, s)),
+    "F.clip": (lambda x: F.clip(x, None, 0.5), lambda a: np.minimum(a, 0.5),
+               lambda r, s: r.choice([-1.6, 0.2, 1.2], s) + r.uniform(-0.1, 0.1, s)),
     "pos": (lambda x: +x, lambda a: a, lambda r, s: r.standard_normal(s)),
 }
 
@@ -161,6 +165,15 @@ def test_python_scalars_and_ndarrays_in_both_operand_orders(case):
     fn, ref = case
     x = away_from_zero(np.random.default_rng(1), (2, 3), 0.3, 2.0)
     assert_forward_and_grad(fn, ref, [x])
+
+
+def test_clip_passes_the_gradient_inside_and_at_the_bounds_only():
+    x = leaf([-2.0, -1.0, 0.0, 1.0, 2.0])
+    y = x.clip(-1, 1)
+    np.testing.assert_array_equal(y.data, [-1, -1, 0, 1, 1])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0, 1, 1, 1, 0])  # bounds count as inside (torch)
+    assert x.clip(-1, 1)._ctx.describe() == "clip [-1, 1]"
 
 
 def test_pow_gradient_wrt_exponent_is_zero_where_the_base_is_not_positive():

@@ -83,6 +83,39 @@ def step_with_bad_grad(optimizer):
     optimizer(ps).step()
 
 
+def compiled(loss="sparse_categorical_crossentropy", metrics=("accuracy",), **layers_kwargs):
+    m = nn.Sequential([nn.Conv2D(2, 3, input_shape=(6, 6, 1)), nn.Flatten(), nn.Dense(3)])
+    m.compile(optimizer="sgd", loss=loss, metrics=list(metrics))
+    return m
+
+
+FOUR_IMAGES, FOUR_LABELS = np.zeros((4, 6, 6, 1), np.float32), np.array([0, 1, 2, 0])
+
+
+def fit_unchanged(x=FOUR_IMAGES, y=FOUR_LABELS, loss="sparse_categorical_crossentropy",
+                  prepare=None, **kwargs):
+    """fit a compiled model on bad input: it must raise and leave every weight as it was."""
+    m = compiled(loss)
+    if prepare is not None:
+        prepare(m)
+    before = m.get_weights()
+    try:
+        m.fit(x, y, **{"verbose": 0, **kwargs})
+    finally:
+        for a, b in zip(before, m.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def saved_with_config(tmp, document):
+    path = tmp / "m.npz"
+    np.savez(path, __model_config__=np.array(document))
+    return path
+
+
+def frozen(m):
+    m.trainable = False
+
+
 def cli(*flags):
     return lambda tmp: train_mnist.run([*flags, "--no-plots"])
 
@@ -213,6 +246,275 @@ CATALOGUE = {
                          r"dropout rate must be a number in \[0, 1\); got nan"),
     "dropout of a str": (lambda tmp: F.dropout("x", 0.5), TypeError,
                          r"x must be a Tensor or a numpy array; got str"),
+    # ------------------------------------------------- clip, Keras losses and metrics
+    "clip min > max": (lambda tmp: t(3).clip(2, 1), ValueError,
+                       r"clip: min must be <= max; got min=2 and max=1"),
+    "clip without bounds": (lambda tmp: F.clip(t(3), None, None), ValueError,
+                            r"clip: give min, max or both"),
+    "clip min 'a'": (lambda tmp: t(3).clip("a", 1), TypeError,
+                     r"clip min must be a finite number; got str 'a'"),
+    "losses.get unknown name": (lambda tmp: tc.losses.get("hinge"), ValueError,
+                                r"loss must be one of \['binary_crossentropy', "
+                                r"'categorical_crossentropy', 'mae', .*got 'hinge'"),
+    "losses.get a loss class": (lambda tmp: tc.losses.get(tc.losses.MeanSquaredError),
+                                TypeError, r"a loss object such as MeanSquaredError\(\), not "
+                                r"the class"),
+    "sparse loss on one-hot labels": (lambda tmp: tc.losses.sparse_categorical_crossentropy(
+        np.eye(3), f32(3, 3)), ValueError, r"takes class ids of shape \(3,\), but y_true has "
+        r"shape \(3, 3\) like the predictions: one-hot labels\? Use the loss "
+        r"'categorical_crossentropy'"),
+    "categorical loss on class ids": (lambda tmp: tc.losses.CategoricalCrossentropy()(
+        np.array([0, 1, 2]), f32(3, 3)), ValueError, r"takes one-hot rows of shape \(3, 3\), "
+        r"but y_true has shape \(3,\): class ids\? Use the loss "
+        r"'sparse_categorical_crossentropy'.*np.eye\(3\)\[y\]"),
+    "sparse labels out of range": (lambda tmp: tc.losses.sparse_categorical_crossentropy(
+        [0, 3], f32(2, 3)), ValueError, r"labels must be class ids in 0..2 \(the model has 3 "
+        r"outputs\); got values from 0 to 3"),
+    "sparse labels 0.5": (lambda tmp: tc.losses.sparse_categorical_crossentropy(
+        [0.5, 1.0], f32(2, 3)), ValueError, r"integer class ids; y_true holds non-integral "
+        r"values such as 0.5"),
+    "binary targets of another shape": (lambda tmp: tc.losses.binary_crossentropy(
+        np.ones((2, 3)), f32(2, 2)), ValueError, r"binary_crossentropy: y_true has shape "
+        r"\(2, 3\) but the predictions have shape \(2, 2\)"),
+    "loss of integer predictions": (lambda tmp: tc.losses.mean_squared_error(
+        [1, 2], t(2, 1, dtype=np.int64)), ValueError, r"y_pred must be floating-point; got "
+        r"dtype int64"),
+    "loss y_true of strings": (lambda tmp: tc.losses.mean_absolute_error(["a"], f32(1, 1)),
+                               TypeError, r"y_true must hold numbers; got dtype <U1"),
+    "loss from_logits 'yes'": (lambda tmp: tc.losses.BinaryCrossentropy(from_logits="yes"),
+                               TypeError, r"from_logits must be True or False; got 'yes'"),
+    "custom loss returning a float": (lambda tmp: tc.losses.get(lambda y, p: 1.0)(
+        [1.0], f32(1, 1)), TypeError, r"loss '<lambda>' must return a Tensor"),
+    "metrics.get unknown name": (lambda tmp: tc.metrics.get("f1"), ValueError,
+                                 r"metrics must hold names from \['acc', 'accuracy', .*\].*got "
+                                 r"'f1'"),
+    # ------------------------------------------------------------ new layers
+    "BatchNormalization momentum 1.5": (lambda tmp: nn.BatchNormalization(momentum=1.5),
+                                        ValueError, r"momentum must be a number in \[0, 1\]; "
+                                        r"got 1.5"),
+    "BatchNormalization epsilon 0": (lambda tmp: nn.BatchNormalization(epsilon=0), ValueError,
+                                     r"epsilon must be a finite number > 0; got 0"),
+    "BatchNormalization axis 0": (lambda tmp: nn.BatchNormalization(axis=0), ValueError,
+                                  r"axis must not be 0, the batch axis"),
+    "BatchNormalization axis 'x'": (lambda tmp: nn.BatchNormalization(axis="x"), TypeError,
+                                    r"BatchNormalization axis must be an int.*got 'x'"),
+    "BatchNormalization axis out of range": (
+        lambda tmp: nn.BatchNormalization(axis=3, input_shape=(4, 4)), ValueError,
+        r"axis=3 is out of range for inputs of shape \(batch, 4, 4\); accepted: 1..2"),
+    "BatchNormalization center 'yes'": (lambda tmp: nn.BatchNormalization(center="yes"),
+                                        TypeError, r"center must be True or False"),
+    "BatchNormalization features change": (lambda tmp: built_then_called(
+        nn.BatchNormalization(), f32(2, 3), f32(2, 4)), ValueError,
+        r"'batch_normalization' \(BatchNormalization\) was built for 3 features"),
+    "LeakyReLU negative_slope -1": (lambda tmp: nn.LeakyReLU(-1), ValueError,
+                                    r"negative_slope must be a finite number >= 0; got -1"),
+    "Softmax axis 'x'": (lambda tmp: nn.Softmax(axis="x"), TypeError,
+                         r"Softmax axis must be an int or a tuple of ints; got 'x'"),
+    "Reshape with two -1": (lambda tmp: nn.Reshape((-1, -1)), ValueError,
+                            r"target_shape may hold one -1; got \(-1, -1\)"),
+    "Reshape (0, 3)": (lambda tmp: nn.Reshape((0, 3)), ValueError,
+                       r"target_shape must be a tuple of positive ints \(one may be -1\).*"
+                       r"got \(0, 3\)"),
+    "Reshape that does not fit": (lambda tmp: nn.Reshape((5,))(f32(2, 4)), ValueError,
+                                  r"'reshape' \(Reshape\) cannot reshape inputs of shape "
+                                  r"\(batch, 4\), 4 values per example, into target_shape "
+                                  r"\(5,\)"),
+    "ZeroPadding2D 'same'": (lambda tmp: nn.ZeroPadding2D("same"), TypeError,
+                             r"ZeroPadding2D padding must be an int, a pair.*got 'same'"),
+    "ZeroPadding2D -1": (lambda tmp: nn.ZeroPadding2D(-1), ValueError,
+                         r"padding must be .*non-negative.*got -1"),
+    "ZeroPadding2D on rank 2": (lambda tmp: nn.ZeroPadding2D()(f32(2, 3)), ValueError,
+                                r"'zero_padding2d' \(ZeroPadding2D\) expects inputs of rank 4"),
+    "Input shape with a 0": (lambda tmp: nn.Input((28, 28, 0)), ValueError,
+                             r"Input shape must be a tuple of positive ints.*\(28, 28, 0\)"),
+    "Input dtype int32": (lambda tmp: nn.Input((3,), dtype="int32"), ValueError,
+                          r"Input dtype must be a float dtype.*got 'int32'"),
+    "Input after a layer": (lambda tmp: nn.Sequential([nn.Dense(2), nn.Input((3,))]),
+                            ValueError, r"Input\(shape=\(3,\)\) must be the first entry of a "
+                            r"Sequential"),
+    "Dense activation 'gelu'": (lambda tmp: nn.Dense(2, activation="gelu"), ValueError,
+                                r"activation must be None, one of \[.*'elu'.*'leaky_relu'.*"
+                                r"'softplus'.*\] or a callable; got 'gelu'"),
+    "trainable 'no'": (lambda tmp: setattr(nn.Dense(2), "trainable", "no"), TypeError,
+                       r"trainable must be True or False; got 'no'"),
+    "add_weight trainable 1": (lambda tmp: nn.Dense(2).add_weight("w", (2,), "zeros", 1),
+                               TypeError, r"trainable must be True or False; got 1"),
+    # ------------------------------------------------------- inputs the Keras way
+    "model called without the channel axis": (lambda tmp: model()(f32(2, 6, 6)), ValueError,
+                                              r"expects inputs of shape \(None, 6, 6, 1\); got "
+                                              r"\(2, 6, 6\): add the channel axis with "
+                                              r"x\[\.\.\., None\]"),
+    "model called without the batch axis": (lambda tmp: model()(f32(6, 6, 1)), ValueError,
+                                            r"add the batch axis with x\[None\]"),
+    "model called on channels-first images": (lambda tmp: model()(f32(2, 1, 6, 6)),
+                                              ValueError, r"looks channels-first \(N, C, H, W\) "
+                                              r"= \(2, 1, 6, 6\).*x.transpose\(0, 2, 3, 1\)"),
+    # ---------------------------------------------------------- get/set weights, saving
+    "set_weights with too few arrays": (lambda tmp: model().set_weights([np.zeros(1)]),
+                                        ValueError, r"set_weights: model 'sequential' has 4 "
+                                        r"weights \(conv2d.kernel, conv2d.bias, dense.kernel, "
+                                        r"dense.bias\) but got 1 arrays"),
+    "set_weights with a wrong shape": (lambda tmp: (lambda m: m.set_weights(
+        [np.zeros((1, 1))] + m.get_weights()[1:]))(model()), ValueError,
+        r"set_weights: array 0 has shape \(1, 1\) but conv2d.kernel has shape "
+        r"\(3, 3, 1, 2\)"),
+    "set_weights of one array": (lambda tmp: model().set_weights(np.zeros(3)), TypeError,
+                                 r"set_weights takes a list of arrays.*got ndarray"),
+    "save an unbuilt model": (lambda tmp: nn.Sequential([nn.Dense(2)]).save(tmp / "m.npz"),
+                              ValueError, r"save\(\) needs a built model"),
+    "save path None": (lambda tmp: model().save(None), TypeError,
+                       r"path must be a str or os.PathLike such as 'model.npz'; got NoneType"),
+    "save a custom activation": (lambda tmp: nn.Sequential([nn.Dense(
+        2, activation=np.tanh, input_shape=(3,))]).save(tmp / "m.npz"), ValueError,
+        r"layer 'dense': activation <ufunc 'tanh'> is a custom callable, which a saved model "
+        r"cannot name"),
+    "load_model of a weights file": (lambda tmp: (model().save_weights(tmp / "w.npz"),
+                                                  nn.load_model(tmp / "w.npz")), ValueError,
+                                     r"w.npz holds weights only \(written by save_weights\), "
+                                     r"not a model.*model.load_weights"),
+    "load_model of a missing file": (lambda tmp: nn.load_model(tmp / "none.npz"),
+                                     FileNotFoundError, r"none.npz"),
+    "load_model of an unknown layer class": (lambda tmp: nn.load_model(saved_with_config(
+        tmp, '{"format": "tinygrad_cnn.model", "version": 1, "model": {"class_name": "Bogus", '
+             '"config": {}}}')), ValueError, r"cannot rebuild layer class 'Bogus': it is not a "
+        r"tinygrad_cnn layer and not in custom_objects \(known: .*Conv2D"),
+    "load_model compile 'yes'": (lambda tmp: (model().save(tmp / "m.npz"), nn.load_model(
+        tmp / "m.npz", compile="yes")), TypeError, r"compile must be True or False; got 'yes'"),
+    "load_model of broken JSON": (lambda tmp: nn.load_model(saved_with_config(tmp, "{oops")),
+                                  ValueError, r"the model's architecture is not readable JSON"),
+    "load_model of another format": (lambda tmp: nn.load_model(saved_with_config(
+        tmp, '{"format": "keras"}')), ValueError, r"not a tinygrad_cnn model file \(format "
+        r"'keras'\)"),
+    "load_model of a newer version": (lambda tmp: nn.load_model(saved_with_config(
+        tmp, '{"format": "tinygrad_cnn.model", "version": 2}')), ValueError,
+        r"model file version 2; this tinygrad_cnn reads version 1"),
+    # ---------------------------------------------------------- training the Keras way
+    "fit before compile": (lambda tmp: model().fit(np.zeros((2, 6, 6, 1)), [0, 1]),
+                           ValueError, r"model 'sequential' must be compiled before fit\(\): "
+                           r"call model.compile\(optimizer='adam', "),
+    "evaluate before compile": (lambda tmp: model().evaluate(np.zeros((2, 6, 6, 1)), [0, 1]),
+                                ValueError, r"must be compiled before evaluate\(\)"),
+    "compile unknown loss": (lambda tmp: model().compile(optimizer="adam", loss="crossentropy"),
+                             ValueError, r"loss must be one of \[.*'sparse_categorical_"
+                             r"crossentropy'\].*got 'crossentropy'"),
+    "compile loss 3": (lambda tmp: model().compile(optimizer="adam", loss=3), TypeError,
+                       r"loss must be one of .*got int 3"),
+    "compile unknown metric": (lambda tmp: model().compile(optimizer="adam", loss="mse",
+                                                           metrics=["precision"]),
+                               ValueError, r"metrics must hold names from \[.*'accuracy'.*"
+                               r"'mae'.*\].*got 'precision'"),
+    "compile metrics 'accuracy' not in a list": (
+        lambda tmp: model().compile(optimizer="adam", loss="mse", metrics="accuracy"),
+        TypeError, r"metrics must be a list such as \['accuracy'\] \(or None\); got str"),
+    "compile the same metric twice": (lambda tmp: model().compile(
+        optimizer="adam", loss="mse", metrics=["mae", "mae"]), ValueError,
+        r"metrics must have distinct names, none of them 'loss'; got \['mae', 'mae'\]"),
+    "compile unknown optimizer": (lambda tmp: model().compile(optimizer="rmsprop", loss="mse"),
+                                  ValueError, r"optimizer must be one of \['adam', 'sgd'\] or "
+                                  r"an optimizer object.*got 'rmsprop'"),
+    "compile optimizer 0.01": (lambda tmp: model().compile(optimizer=0.01, loss="mse"),
+                               TypeError, r"optimizer must be one of .*got 0.01"),
+    "fit x and y of different lengths": (lambda tmp: fit_unchanged(y=np.array([0, 1, 2])),
+                                         ValueError, r"x and y must hold the same number of "
+                                         r"examples.*len\(x\) = 4 and len\(y\) = 3"),
+    "fit one-hot labels with a sparse loss": (
+        lambda tmp: fit_unchanged(y=np.eye(3)[[0, 1, 2, 0]]), ValueError,
+        r"sparse_categorical_crossentropy takes class ids of shape \(4,\), but y_true has "
+        r"shape \(4, 3\).*one-hot labels\?"),
+    "fit class ids with a categorical loss": (
+        lambda tmp: fit_unchanged(loss="categorical_crossentropy"), ValueError,
+        r"categorical_crossentropy takes one-hot rows of shape \(4, 3\), but y_true has "
+        r"shape \(4,\): class ids\?"),
+    "fit labels out of range": (lambda tmp: fit_unchanged(y=np.array([0, 1, 2, 3])),
+                                ValueError, r"labels must be class ids in 0..2 \(the model has "
+                                r"3 outputs\); got values from 0 to 3"),
+    "fit negative labels": (lambda tmp: fit_unchanged(y=np.array([0, -1, 2, 0])), ValueError,
+                            r"labels must be class ids in 0..2.*from -1 to 2"),
+    "fit labels a metric cannot read": (
+        lambda tmp: (lambda m: m.fit(np.zeros((2, 6, 6, 1)), np.eye(3)[[0, 1]], verbose=0))(
+            compiled("mse", metrics=["sparse_categorical_accuracy"])), ValueError,
+        r"sparse_categorical_accuracy takes class ids of shape \(2,\), but y_true has shape "
+        r"\(2, 3\)"),
+    "fit validation_split 1.0": (lambda tmp: fit_unchanged(validation_split=1.0), ValueError,
+                                 r"validation_split must be a number in \[0, 1\); got 1.0"),
+    "fit validation_split -0.1": (lambda tmp: fit_unchanged(validation_split=-0.1), ValueError,
+                                  r"validation_split must be a number in \[0, 1\); got -0.1"),
+    "fit validation_split '0.2'": (lambda tmp: fit_unchanged(validation_split="0.2"),
+                                   TypeError, r"validation_split must be a number in \[0, 1\); "
+                                   r"got str '0.2'"),
+    "fit validation_split leaving no training examples": (
+        lambda tmp: fit_unchanged(validation_split=0.8), ValueError,
+        r"validation_split=0.8 of 4 examples leaves no training examples"),
+    "fit validation_data not a pair": (lambda tmp: fit_unchanged(validation_data=np.zeros(3)),
+                                       TypeError, r"validation_data must be a tuple \(x_val, "
+                                       r"y_val\); got ndarray"),
+    "fit validation_data with one-hot labels": (
+        lambda tmp: fit_unchanged(validation_data=(np.zeros((2, 6, 6, 1)), np.eye(3)[[0, 1]])),
+        ValueError, r"takes class ids of shape \(2,\), but y_true has shape \(2, 3\)"),
+    "fit validation_data of another image size": (
+        lambda tmp: fit_unchanged(validation_data=(np.zeros((2, 5, 5, 1)), [0, 1])),
+        ValueError, r"validation x has shape \(2, 5, 5, 1\) but model 'sequential' expects "
+        r"\(None, 6, 6, 1\)"),
+    "fit batch_size 0": (lambda tmp: fit_unchanged(batch_size=0), ValueError,
+                         r"batch_size must be a positive int; got 0"),
+    "fit epochs -1": (lambda tmp: fit_unchanged(epochs=-1), ValueError,
+                      r"epochs must be a non-negative int; got -1"),
+    "fit epochs 2.5": (lambda tmp: fit_unchanged(epochs=2.5), TypeError,
+                       r"epochs must be a non-negative int; got float 2.5"),
+    "fit verbose 3": (lambda tmp: fit_unchanged(verbose=3), ValueError,
+        r"verbose must be 0 \(silent\), 1 \(progress bar\), 2 \(one line per epoch\) or "
+        r"'auto'; got 3"),
+    "fit shuffle 'yes'": (lambda tmp: fit_unchanged(shuffle="yes"), TypeError,
+                          r"shuffle must be True or False; got 'yes'"),
+    "fit callbacks a single callback": (
+        lambda tmp: fit_unchanged(callbacks=tc.callbacks.TerminateOnNaN()), TypeError,
+        r"callbacks must be a list of tc.callbacks.Callback objects \(or None\); got "
+        r"TerminateOnNaN"),
+    "fit callbacks holding a function": (lambda tmp: fit_unchanged(callbacks=[print]),
+                                         TypeError, r"callbacks\[0\] must be a "
+                                         r"tc.callbacks.Callback.*got builtin_function_or_method"),
+    "fit x without the channel axis": (lambda tmp: fit_unchanged(x=np.zeros((4, 6, 6))),
+                                       ValueError, r"x has shape \(4, 6, 6\) but model "
+                                       r"'sequential' expects \(None, 6, 6, 1\): add the "
+                                       r"channel axis with x\[\.\.\., None\]"),
+    "fit channels-first x": (lambda tmp: fit_unchanged(x=np.zeros((4, 1, 6, 6))), ValueError,
+                             r"x has shape \(4, 1, 6, 6\).*looks channels-first"),
+    "fit x of another size": (lambda tmp: fit_unchanged(x=np.zeros((4, 7, 7, 1))), ValueError,
+                              r"x has shape \(4, 7, 7, 1\) but model 'sequential' expects "
+                              r"\(None, 6, 6, 1\)$"),
+    "fit x None": (lambda tmp: fit_unchanged(x=None), TypeError,
+                   r"x must be a numpy array \(or a list\) of numbers"),
+    "fit no examples": (lambda tmp: fit_unchanged(x=np.zeros((0, 6, 6, 1)),
+                                                  y=np.zeros(0, int)),
+                        ValueError, r"x holds no examples \(shape \(0, 6, 6, 1\)\)"),
+    "fit a frozen model": (lambda tmp: fit_unchanged(prepare=frozen), ValueError,
+                           r"model 'sequential' has no trainable weights \(every layer frozen"),
+    "predict x without the channel axis": (lambda tmp: model().predict(np.zeros((2, 6, 6))),
+                                           ValueError, r"add the channel axis with "
+                                           r"x\[\.\.\., None\]"),
+    "evaluate return_dict 1": (lambda tmp: compiled().evaluate(
+        np.zeros((2, 6, 6, 1)), [0, 1], return_dict=1), TypeError,
+        r"return_dict must be True or False; got 1"),
+    # ------------------------------------------------------------------ callbacks
+    "EarlyStopping mode 'up'": (lambda tmp: tc.callbacks.EarlyStopping(mode="up"), ValueError,
+                                r"EarlyStopping mode must be 'auto', 'min' or 'max'; got 'up'"),
+    "EarlyStopping monitor None": (lambda tmp: tc.callbacks.EarlyStopping(monitor=None),
+                                   TypeError, r"EarlyStopping monitor must be a name from the "
+                                   r"logs such as 'val_loss'; got None"),
+    "EarlyStopping patience -1": (lambda tmp: tc.callbacks.EarlyStopping(patience=-1),
+                                  ValueError, r"patience must be a non-negative int; got -1"),
+    "EarlyStopping restore_best_weights 1": (
+        lambda tmp: tc.callbacks.EarlyStopping(restore_best_weights=1), TypeError,
+        r"restore_best_weights must be True or False; got 1"),
+    "ModelCheckpoint filepath None": (lambda tmp: tc.callbacks.ModelCheckpoint(None), TypeError,
+                                      r"filepath must be a str or os.PathLike such as "
+                                      r"'model-\{epoch:02d\}.npz'; got NoneType"),
+    "ModelCheckpoint save_best_only 'yes'": (
+        lambda tmp: tc.callbacks.ModelCheckpoint("m.npz", save_best_only="yes"), TypeError,
+        r"save_best_only must be True or False; got 'yes'"),
+    "CSVLogger separator ',,'": (lambda tmp: tc.callbacks.CSVLogger("log.csv", separator=",,"),
+                                 ValueError, r"separator must be one character such as ','; "
+                                 r"got ',,'"),
     # ------------------------------------------------------------------ layers
     "Conv2D filters '8'": (lambda tmp: nn.Conv2D("8", 3), TypeError,
                            r"filters must be a positive int.*got str '8'"),
@@ -223,9 +525,10 @@ CATALOGUE = {
                                  r"callable; got 'gelu'"),
     "Conv2D use_bias 'no'": (lambda tmp: nn.Conv2D(2, 3, use_bias="no"), TypeError,
                              r"use_bias must be True or False; got 'no'"),
-    "Conv2D kernel_initializer 'ones'": (lambda tmp: nn.Conv2D(2, 3, kernel_initializer="ones"),
-                                         ValueError, r"initializer must be one of \[.*\] or a "
-                                         r"callable f\(shape, dtype\); got 'ones'"),
+    "Conv2D kernel_initializer 'orthogonal'": (
+        lambda tmp: nn.Conv2D(2, 3, kernel_initializer="orthogonal"), ValueError,
+        r"initializer must be one of \[.*'lecun_normal'.*'ones'.*\] or a callable "
+        r"f\(shape, dtype\); got 'orthogonal'"),
     "Conv2D kernel_initializer of the wrong shape": (
         lambda tmp: nn.Conv2D(2, 3, kernel_initializer=lambda shape, dtype: np.zeros(3),
                               input_shape=(5, 5, 1)),
@@ -248,8 +551,6 @@ CATALOGUE = {
                              r"dtype must be a float dtype.*got 'int32'"),
     "Conv2D name 5": (lambda tmp: nn.Conv2D(2, 3, name=5), ValueError,
                       r"name must be a non-empty string; got 5"),
-    "Conv2D called on float64": (lambda tmp: nn.Conv2D(2, 3)(image()), ValueError,
-                                 r"float32 weights but got a float64 input"),
     "Conv2D channels change after build": (lambda tmp: built_then_called(
         nn.Conv2D(2, 3), f32(1, 5, 5, 1), f32(1, 5, 5, 2)), ValueError,
         r"layer 'conv2d' \(Conv2D\) was built for 1 input channels but got an input of shape "
@@ -325,8 +626,20 @@ CATALOGUE = {
     "SGD(model)": (lambda tmp: tc.optim.SGD(model()), TypeError,
                    r"params must be a list of Tensors; got the Sequential itself: pass "
                    r"model.parameters\(\)"),
-    "SGD(None)": (lambda tmp: tc.optim.SGD(None), TypeError,
-                  r"params must be a list of Tensors.*got NoneType None"),
+    "SGD(0.1), Keras' positional learning rate": (
+        lambda tmp: tc.optim.SGD(0.1), TypeError,
+        r"params must be a list of Tensors; got the number 0.1. For the learning rate write "
+        r"learning_rate=0.1"),
+    "SGD(object())": (lambda tmp: tc.optim.SGD(object()), TypeError,
+                      r"params must be a list of Tensors.*got object"),
+    "Adam lr and learning_rate disagree": (lambda tmp: tc.optim.Adam(lr=0.1, learning_rate=0.2),
+                                           ValueError, r"give learning_rate or its alias lr, not "
+                                           r"both; got learning_rate=0.2 and lr=0.1"),
+    "Adam learning_rate -1": (lambda tmp: tc.optim.Adam(learning_rate=-1), ValueError,
+                              r"learning_rate must be a finite number > 0; got -1"),
+    "step of an optimizer without parameters": (lambda tmp: tc.optim.Adam().step(), ValueError,
+                                                r"step\(\): this Adam has no parameters yet; "
+                                                r"pass them .* or give it to model.compile"),
     "SGD params of ndarrays": (lambda tmp: tc.optim.SGD([np.zeros(2)]), TypeError,
                                r"params\[0\] must be a Tensor; got ndarray"),
     "SGD params empty": (lambda tmp: tc.optim.SGD([]), ValueError, r"params is empty"),

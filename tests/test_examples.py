@@ -12,9 +12,9 @@ from tinygrad_cnn import Tensor
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run(script, *args):
+def run(script, *args, cwd=None):
     result = subprocess.run([sys.executable, str(EXAMPLES / script), *map(str, args)],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -33,6 +33,12 @@ def test_render_graph_writes_dot_and_names_every_layer(tmp_path):
                   "dropout", "dense"):
         assert f"cluster_{layer}" in dot
     assert "conv2d 3×3 s1 valid" in dot and "7 layer clusters" in out
+
+
+def test_render_graph_writes_under_runs_by_default(tmp_path):
+    run("render_graph.py", "--no-grads", cwd=tmp_path)
+    assert (tmp_path / "runs" / "graph" / "graph.dot").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # nothing in the cwd itself
 
 
 # ------------------------------------------------------- higher order and custom ops

@@ -119,3 +119,24 @@ def test_matches_torch_when_installed():
             opt_ours.step()
             opt_theirs.step()
         np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10)
+
+
+def test_keras_style_construction_without_parameters_then_bind():
+    opt = optim.Adam(learning_rate=0.5)
+    assert opt.params is None and opt.learning_rate == 0.5
+    assert optim.SGD().lr == 0.01 and optim.Adam().lr == 1e-3  # Keras' defaults
+    assert optim.SGD(lr=0.2).learning_rate == 0.2  # the alias
+    p = param([1.0], [2.0])
+    opt = optim.SGD(learning_rate=0.1)
+    opt.bind([p])
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.8])
+
+
+def test_optimizers_by_name_get_keras_default_rates():
+    assert isinstance(optim.get("adam"), optim.Adam) and optim.get("adam").lr == 1e-3
+    assert isinstance(optim.get("SGD"), optim.SGD) and optim.get("sgd").lr == 0.01
+    opt = optim.Adam(learning_rate=3e-4)
+    assert optim.get(opt) is opt
+    with pytest.raises(ValueError, match=r"one of \['adam', 'sgd'\].*got 'rmsprop'"):
+        optim.get("rmsprop")

@@ -109,12 +109,14 @@ def test_explain_output_size_shows_the_formula(args, text):
     assert shapes.explain_output_size(*args) == text
 
 
-def test_conv_shapes_example_tells_the_seed_story(capsys):
+def test_conv_shapes_example_tells_the_seed_story(capsys, monkeypatch):
     """examples/conv_shapes.py runs and shows the seed layer keeping 28×28."""
     import pathlib
     import runpy
+    import sys
 
     path = pathlib.Path(__file__).parents[1] / "examples" / "conv_shapes.py"
+    monkeypatch.setattr(sys, "argv", [str(path)])  # not pytest's own arguments
     runpy.run_path(str(path), run_name="__main__")
     text = capsys.readouterr().out
     assert "28×28×1  →  28×28×16" in text and "pad 0+1" in text

@@ -52,6 +52,12 @@ LAYERS = [  # (layer, input shape without the batch axis)
     (lambda: nn.Dropout(0.5), (7,)),
     (lambda: nn.Activation("tanh"), (3, 2)),
     (lambda: nn.ReLU(), (4,)),
+    (lambda: nn.BatchNormalization(), (5, 5, 8)),
+    (lambda: nn.BatchNormalization(axis=1, center=False), (3, 4)),
+    (lambda: nn.LeakyReLU(), (4,)),
+    (lambda: nn.Softmax(), (3, 4)),
+    (lambda: nn.Reshape((2, -1)), (3, 4)),
+    (lambda: nn.ZeroPadding2D(((1, 2), (0, 3))), (5, 4, 2)),
     (lambda: nn.Sequential([nn.Conv2D(2, 3), nn.Flatten(), nn.Dense(3)]), (6, 6, 1)),
 ]
 
@@ -143,12 +149,46 @@ def test_integer_input_suggestion_works(wrap):
     assert F.avg_pool2d(x).dtype == np.float32
 
 
-def test_layer_dtype_suggestion_works():
-    layer = nn.Dense(2, input_shape=(3,))
-    x = images(4, 3, dtype=np.float64)
-    fix = suggestion(lambda: layer(x), r"cast the input with (x\.astype\(np\.float32\))")
+@pytest.mark.parametrize("make, shape, pattern, fixed_shape", [
+    (tc.zoo.seed_convnet, (2, 28, 28), r"channel axis with (x\[\.\.\., None\])", (2, 10)),
+    (lambda: nn.Conv2D(2, 3), (2, 8, 8), r"channel axis with (x\[\.\.\., None\])",
+     (2, 6, 6, 2)),
+    (tc.zoo.seed_convnet, (28, 28, 1), r"batch axis with (x\[None\])", (1, 10)),
+], ids=["model without channels", "unbuilt conv without channels", "model without batch"])
+def test_missing_axis_suggestions_work(make, shape, pattern, fixed_shape):
+    layer = make()
+    x = images(*shape)
+    fix = suggestion(lambda: layer(x), pattern)
     x = eval(fix)
-    assert layer(x).shape == (4, 2)
+    assert layer(x).shape == fixed_shape
+
+
+@pytest.mark.parametrize("call", ["__call__", "fit", "predict"])
+def test_channels_first_images_are_named_and_the_fix_works(call):
+    model = tc.zoo.seed_convnet()
+    model.compile(optimizer="sgd", loss=tc.losses.SparseCategoricalCrossentropy(
+        from_logits=True))
+    x, y = images(3, 1, 28, 28), np.array([0, 1, 2])
+    run = {"__call__": lambda x: model(x), "predict": lambda x: model.predict(x, verbose=0),
+           "fit": lambda x: model.fit(x, y, verbose=0)}[call]
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"channels-first \(N, C, H, W\) = \(3, 1, 28, 28\)"):
+        run(x)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    fix = suggestion(lambda: run(x), r"with (x\.transpose\(0, 2, 3, 1\))")
+    x = eval(fix)
+    run(x)
+
+
+def test_integer_and_float64_inputs_are_cast_to_the_models_dtype_unscaled():
+    model = nn.Sequential([nn.MaxPooling2D(2, input_shape=(4, 4, 1)), nn.Flatten(),
+                           nn.Dense(2, kernel_initializer="ones")])
+    pixels = np.full((1, 4, 4, 1), 200, np.uint8)
+    for x in (pixels, pixels.astype(np.float64), pixels.astype(np.int64)):
+        y = model(x)
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y.data, [[800.0, 800.0]])  # 4·200: not rescaled
 
 
 def test_requires_grad_on_integers_suggestion_works():

@@ -45,7 +45,7 @@ def test_script_writes_every_output_and_they_load(tiny_mnist, tmp_path):
     result = run_script("--data-dir", tiny_mnist, "--epochs", 1, "--limit", 100,
                         "--batch-size", 32, "--model", "seed", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert "test accuracy" in result.stdout and str(out / "weights.npz") in result.stdout
+    assert "Test accuracy: " in result.stdout and str(out / "weights.npz") in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics) == 1
     record = metrics[0]
@@ -62,6 +62,12 @@ def test_script_writes_every_output_and_they_load(tiny_mnist, tmp_path):
     assert "conv2d" in graph.read_text()
     model = train_mnist.MODELS["seed"]()
     model.load_weights(out / "weights.npz")
+    whole = nn.load_model(out / "model.npz")  # the whole model, softmax included
+    assert isinstance(whole.layers[-1], nn.Softmax) and whole.name == "seed"
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(whole.predict(x, verbose=0).sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(whole.predict(x, verbose=0),
+                               model(x, training=False).softmax().data, rtol=1e-5)
 
 
 def test_same_seed_same_data_gives_identical_metrics(tiny_mnist, tmp_path):
@@ -138,16 +144,16 @@ def test_a_non_finite_loss_stops_with_the_step_and_keeps_last_good_weights(tiny_
 
 
 def test_ctrl_c_keeps_the_last_completed_epoch(tiny_mnist, tmp_path, monkeypatch, capsys):
-    real_epoch = train_mnist.train_epoch
+    real_step = nn.Sequential._train_step
     calls = []
 
-    def interrupted_on_second_epoch(*args, **kwargs):
+    def interrupted_on_second_epoch(*args, **kwargs):  # one batch per epoch (--limit 32)
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
+        return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(train_mnist, "train_epoch", interrupted_on_second_epoch)
+    monkeypatch.setattr(nn.Sequential, "_train_step", interrupted_on_second_epoch)
     out = tmp_path / "run"
     code = train_mnist.main(["--data-dir", str(tiny_mnist), "--epochs", "3", "--limit", "32",
                              "--model", "seed", "--out", str(out), "--no-plots"])
@@ -159,28 +165,90 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tiny_mnist, tmp_path, monkeypatch
     assert isinstance(nn_model, nn.Sequential)
 
 
-def test_predict_reads_an_image_file_and_prints_probabilities(tiny_mnist, tmp_path):
-    from PIL import Image
+def predict(*args):
+    return subprocess.run([sys.executable, str(EXAMPLES / "predict.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
 
+
+@pytest.fixture
+def saved_run(tiny_mnist, tmp_path):
     out = tmp_path / "run"
     assert train_mnist.main(["--data-dir", str(tiny_mnist), "--epochs", "1", "--limit", "40",
                              "--model", "seed", "--out", str(out), "--no-plots"]) == 0
+    return out
+
+
+def percentages(stdout):
+    header, *rows = stdout.splitlines()
+    listed = {int(r.split(":")[0]): float(r.split()[1].rstrip("%")) for r in rows}
+    return header, listed
+
+
+def test_predict_reads_an_image_file_with_a_saved_model_alone(tiny_mnist, saved_run, tmp_path):
+    from PIL import Image
+
     _, (x_test, y_test) = data.load_mnist(data_dir=tiny_mnist)
     picture = tmp_path / "digit.png"
     Image.fromarray(255 - x_test[3]).save(picture)  # dark ink on white, like a scan
-    result = subprocess.run([sys.executable, str(EXAMPLES / "predict.py"),
-                             str(out / "weights.npz"), str(picture)],
+    result = predict(saved_run / "model.npz", picture)
+    assert result.returncode == 0, result.stderr
+    header, listed = percentages(result.stdout)
+    assert header.startswith("model 'seed' predicts ")
+    assert len(listed) == 10 and abs(sum(listed.values()) - 100) < 0.1
+    best = int(header.split()[3])
+    assert f"({listed[best]:.2f}%)" in header  # the header and the list agree
+    assert max(listed.values()) == listed[best]
+
+
+def test_predict_composites_a_transparent_background_on_white(tiny_mnist, saved_run,
+                                                              tmp_path):
+    from PIL import Image
+
+    _, (x_test, _) = data.load_mnist(data_dir=tiny_mnist)
+    ink = x_test[3]
+    rgba = np.zeros((28, 28, 4), np.uint8)  # black ink, alpha = ink: transparent elsewhere
+    rgba[..., 3] = ink
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(255 - ink).save(tmp_path / "gray.png")
+    from_rgba, from_gray = predict(saved_run / "model.npz", tmp_path / "rgba.png"), \
+        predict(saved_run / "model.npz", tmp_path / "gray.png")
+    assert from_rgba.returncode == 0, from_rgba.stderr
+    assert from_rgba.stdout == from_gray.stdout
+
+
+def test_predict_refuses_a_weights_only_file(saved_run):
+    result = predict(saved_run / "weights.npz", "--index", "0")
+    assert result.returncode == 1
+    assert "holds weights only" in result.stderr and "model.load_weights" in result.stderr
+
+
+@pytest.mark.parametrize("script", ["train_mnist.py", "predict.py", "conv_shapes.py",
+                                    "render_graph.py", "quickstart.py"])
+def test_every_script_has_a_help_that_shows_its_defaults(script):
+    result = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("model 'seed' predicts ")
-    percentages = [float(line.split()[1].rstrip("%")) for line in result.stdout.splitlines()[1:]]
-    assert len(percentages) == 10 and abs(sum(percentages) - 100) < 0.1
+    assert result.stdout.startswith("usage: ")
+    if script in ("train_mnist.py", "render_graph.py"):
+        assert "(default: " in result.stdout
 
 
-def test_predict_refuses_weights_of_another_model(tmp_path):
-    np.savez(tmp_path / "w.npz", **{"other.kernel": np.ones(3)})
-    result = subprocess.run([sys.executable, str(EXAMPLES / "predict.py"),
-                             str(tmp_path / "w.npz"), "--index", "0"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert "matches none of the models" in result.stderr
+def test_feature_map_rows_say_what_they_show_and_dead_channels_are_not_stretched():
+    from tinygrad_cnn import zoo
+
+    import mnist_plots
+
+    model = zoo.batchnorm_mnist_convnet()
+    titles = [title for title, _ in mnist_plots.feature_stages(model, np.ones((1, 28, 28, 1)))]
+    assert titles == [
+        "conv2d: 26×26×32, after the convolution (no activation)",
+        "batch_normalization: 26×26×32, after BatchNormalization",
+        "re_lu: 26×26×32, after ReLU",
+        "max_pooling2d: 13×13×32, after 2×2 max pooling",
+        "conv2d_1: 11×11×64, after the convolution (no activation)",
+        "batch_normalization_1: 11×11×64, after BatchNormalization",
+        "re_lu_1: 11×11×64, after ReLU",
+        "max_pooling2d_1: 5×5×64, after 2×2 max pooling"]
+    assert mnist_plots.panel_note(np.zeros((4, 4))) == "all 0\n(dead)"
+    assert mnist_plots.panel_note(np.full((4, 4), 0.5)) == "all\n0.5"
+    assert mnist_plots.panel_note(np.eye(4)) is None

@@ -1,6 +1,6 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
-from . import data, functional, losses, nn, optim, viz, zoo
+from . import callbacks, data, functional, losses, metrics, nn, optim, viz, zoo
 from .autograd import grad
 from .function import Function, no_grad
 from .functional import concatenate, maximum, minimum, stack, where
@@ -13,23 +13,25 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "callbacks",
     "concatenate",
-    "grad",
-    "maximum",
-    "minimum",
-    "stack",
-    "where",
     "conv_output_shape",
     "data",
     "functional",
+    "grad",
     "gradcheck",
     "gradgradcheck",
     "losses",
     "manual_seed",
+    "maximum",
+    "metrics",
+    "minimum",
     "nn",
     "no_grad",
     "optim",
+    "stack",
     "viz",
+    "where",
     "zoo",
 ]
 

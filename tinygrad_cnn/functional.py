@@ -8,13 +8,15 @@ and losses live here alone.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import rng
 from .checks import check_bool, check_nhwc, check_number
 from .ops.conv import Conv2DOp
 from .ops.elementwise import DropoutOp, WhereOp
-from .ops.loss import CrossEntropyOp
+from .ops.loss import CrossEntropyOp, SoftmaxOp
 from .ops.movement import ConcatenateOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
 from .ops.reduce import normalize_axis
@@ -130,6 +132,11 @@ def sigmoid(x) -> Tensor:
 
 def tanh(x) -> Tensor:
     return _tensor(x, "x").tanh()
+
+
+def clip(x, min, max) -> Tensor:  # noqa: A002
+    """``x`` limited to [min, max] (None: no bound); gradient 1 inside, 0 where clipped."""
+    return _tensor(x, "x").clip(min, max)
 
 
 def astype(x, dtype) -> Tensor:
@@ -256,9 +263,20 @@ def log_softmax(x, axis=-1) -> Tensor:
 
 
 def cross_entropy(logits, labels) -> Tensor:
-    """Mean cross-entropy of logits (N, classes) against int class ids (N,)."""
+    """Mean cross-entropy of logits (N, classes) against int class ids (N,).
+
+    It applies log-softmax itself, as ``torch.nn.functional.cross_entropy`` does. Given the
+    output of a softmax (recorded in the graph) it warns: the softmax would be applied twice.
+    For probabilities use ``tc.losses.sparse_categorical_crossentropy(labels, probs)``.
+    """
     labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
-    return CrossEntropyOp(labels).apply(_tensor(logits, "logits"))
+    logits = _tensor(logits, "logits")
+    if type(logits._ctx) is SoftmaxOp:
+        warnings.warn("cross_entropy expects logits but got the output of a softmax, so "
+                      "softmax is applied twice; pass the softmax's input, or use "
+                      "tc.losses.SparseCategoricalCrossentropy() (from_logits=False) on "
+                      "probabilities", UserWarning, stacklevel=2)
+    return CrossEntropyOp(labels).apply(logits)
 
 
 def mse(pred, target) -> Tensor:

@@ -13,6 +13,7 @@ from .ops.elementwise import (
     AbsOp,
     AddOp,
     AsTypeOp,
+    ClipOp,
     DivOp,
     ExpOp,
     LogOp,
@@ -489,6 +490,10 @@ class Tensor:
 
     def __getitem__(self, index):
         return GetItemOp(_index_arrays(index), self.shape).apply(self)
+
+    def clip(self, min, max):  # noqa: A002 (numpy's and Keras' argument names)
+        """Values limited to [min, max] (None: no bound); the gradient passes where inside."""
+        return ClipOp(min, max).apply(self)
 
     def astype(self, dtype):
         """A copy in another dtype; between float dtypes the gradient flows through."""

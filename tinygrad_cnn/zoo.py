@@ -35,4 +35,30 @@ def seed_convnet(input_shape=(28, 28, 1), classes: int = 10) -> nn.Sequential:
     ])
 
 
-MODELS = {"simple": simple_mnist_convnet, "seed": seed_convnet}
+def batchnorm_mnist_convnet(input_shape=(28, 28, 1), classes: int = 10,
+                            momentum: float = 0.9) -> nn.Sequential:
+    """The simple convnet with BatchNormalization after each convolution (before its ReLU,
+    the convolutions without bias, as BN's beta takes its place): 35,114 parameters, of which
+    192 are the non-trainable moving statistics.
+
+    ``momentum`` 0.9 rather than Keras' 0.99: on mnist-5k an epoch is 32 steps, and after
+    12 epochs (384 steps) 0.99^384 ≈ 2 % of the moving variance would still be its initial
+    1.0, several times the true variance of the first layer's outputs (≈ 0.004), so
+    inference would normalize with the wrong scale.
+    """
+    return nn.Sequential([
+        nn.Conv2D(32, 3, use_bias=False, input_shape=input_shape),
+        nn.BatchNormalization(momentum=momentum),
+        nn.ReLU(),
+        nn.MaxPooling2D(2),
+        nn.Conv2D(64, 3, use_bias=False),
+        nn.BatchNormalization(momentum=momentum),
+        nn.ReLU(),
+        nn.MaxPooling2D(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Dense(classes),
+    ])
+
+
+MODELS = {"simple": simple_mnist_convnet, "seed": seed_convnet, "bn": batchnorm_mnist_convnet}

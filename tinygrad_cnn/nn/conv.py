@@ -64,6 +64,12 @@ class Conv2D(KernelBiasMixin, Layer):
                      f"{self.macs(input_shape):,}")
         return lines
 
+    def get_config(self):
+        return {"filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding,
+                "dilation_rate": self.dilation_rate, **self.kernel_bias_config(),
+                **super().get_config()}
+
     def call(self, x, training):
         return self.activate(F.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
                                       self.dilation_rate))

@@ -1,11 +1,12 @@
-"""Core layers: Dense, Flatten, Dropout, Activation, ReLU."""
+"""Core layers: Dense, Flatten, Dropout, and the activation layers Activation, ReLU,
+LeakyReLU and Softmax."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import functional as F
-from ..checks import check_int, check_number
+from ..checks import check_int, check_number, is_int
 from . import activations
 from .kernel_bias import KernelBiasMixin
 from .layer import InputSpec, Layer
@@ -51,6 +52,9 @@ class Dense(KernelBiasMixin, Layer):
         return [self.explain_params(),
                 f"MACs = {'·'.join(map(str, factors))} = {self.macs(input_shape):,}"]
 
+    def get_config(self):
+        return {"units": self.units, **self.kernel_bias_config(), **super().get_config()}
+
     def call(self, x, training):
         y = x @ self.kernel
         if self.bias is not None:
@@ -81,16 +85,24 @@ class Dropout(Layer):
     def explain(self, input_shape):
         return [f"drops {self.rate:.0%} of values while training; identity in eval()"]
 
+    def get_config(self):
+        return {"rate": self.rate, **super().get_config()}
+
     def call(self, x, training):
         return F.dropout(x, self.rate, training=training)
 
 
 class Activation(Layer):
-    """Apply an activation by name ('relu', 'sigmoid', 'tanh', 'softmax') or a callable."""
+    """Apply an activation by name ('relu', 'leaky_relu', 'softmax', …) or a callable."""
 
     def __init__(self, activation, name=None, input_shape=None, dtype="float32"):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.activation = activations.get(activation)
+        self._given = activation
+
+    def get_config(self):
+        return {"activation": activations.serialize(self._given, f"layer '{self.name}'"),
+                **super().get_config()}
 
     def call(self, x, training):
         return x if self.activation is None else self.activation(x)
@@ -101,3 +113,38 @@ class ReLU(Activation):
 
     def __init__(self, name=None, input_shape=None, dtype="float32"):
         super().__init__("relu", name=name, input_shape=input_shape, dtype=dtype)
+
+    def get_config(self):
+        return Layer.get_config(self)
+
+
+class LeakyReLU(Layer):
+    """x where x > 0, else negative_slope·x (Keras' layer default 0.3)."""
+
+    def __init__(self, negative_slope=0.3, name=None, input_shape=None, dtype="float32"):
+        super().__init__(name=name, input_shape=input_shape, dtype=dtype)
+        self.negative_slope = check_number(negative_slope, "negative_slope", 0)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope, **super().get_config()}
+
+    def call(self, x, training):
+        return activations.leaky_relu(x, self.negative_slope)
+
+
+class Softmax(Layer):
+    """softmax over ``axis`` (an int or a tuple of ints, counting the batch axis as 0)."""
+
+    def __init__(self, axis=-1, name=None, input_shape=None, dtype="float32"):
+        super().__init__(name=name, input_shape=input_shape, dtype=dtype)
+        items = axis if isinstance(axis, (tuple, list)) else (axis,)
+        if not items or not all(is_int(a) for a in items):
+            raise TypeError(f"Softmax axis must be an int or a tuple of ints; got {axis!r}")
+        self.axis = tuple(int(a) for a in items) if isinstance(axis, (tuple, list)) \
+            else int(axis)
+
+    def get_config(self):
+        return {"axis": self.axis, **super().get_config()}
+
+    def call(self, x, training):
+        return F.softmax(x, self.axis)

@@ -1,10 +1,15 @@
-"""Weight initializers with Keras' names and fan rules; all draw from the library generator."""
+"""Weight initializers with Keras' names and fan rules; all draw from the library generator.
+
+"zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal",
+or a callable ``f(shape, dtype) -> ndarray``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import rng
+from .naming import name_in
 
 
 def _fans(shape: tuple) -> tuple[int, int]:
@@ -35,8 +40,16 @@ def he_normal(shape: tuple, dtype) -> np.ndarray:
     return _truncated_normal(shape, np.sqrt(2.0 / _fans(shape)[0]), dtype)
 
 
+def lecun_normal(shape: tuple, dtype) -> np.ndarray:
+    return _truncated_normal(shape, np.sqrt(1.0 / _fans(shape)[0]), dtype)
+
+
 def zeros(shape: tuple, dtype) -> np.ndarray:
     return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape: tuple, dtype) -> np.ndarray:
+    return np.ones(shape, dtype=dtype)
 
 
 def _truncated_normal(shape: tuple, stddev: float, dtype) -> np.ndarray:
@@ -55,14 +68,19 @@ def _truncated_normal(shape: tuple, stddev: float, dtype) -> np.ndarray:
 
 
 INITIALIZERS = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal,
-                                         zeros)}
+                                         lecun_normal, zeros, ones)}
 
 
 def get(initializer):
     """An initializer by name, or a callable ``f(shape, dtype) -> ndarray`` as given."""
-    if callable(initializer):
-        return initializer
     if isinstance(initializer, str) and initializer in INITIALIZERS:
         return INITIALIZERS[initializer]
+    if callable(initializer):
+        return initializer
     raise ValueError(f"initializer must be one of {sorted(INITIALIZERS)} or a callable "
                      f"f(shape, dtype); got {initializer!r}")
+
+
+def serialize(initializer, where: str) -> str:
+    """The name that rebuilds ``initializer`` in a saved model's JSON."""
+    return name_in(INITIALIZERS, initializer, "initializer", where)

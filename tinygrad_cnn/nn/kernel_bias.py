@@ -19,6 +19,18 @@ class KernelBiasMixin:
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel = self.bias = None
+        self._given = {"activation": activation, "kernel_initializer": kernel_initializer,
+                       "bias_initializer": bias_initializer}
+
+    def kernel_bias_config(self) -> dict:
+        """The shared constructor arguments, by name (ValueError for custom callables)."""
+        where = f"layer '{self.name}'"
+        return {"activation": activations.serialize(self._given["activation"], where),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(
+                    self._given["kernel_initializer"], where),
+                "bias_initializer": initializers.serialize(
+                    self._given["bias_initializer"], where)}
 
     def build_kernel_bias(self, kernel_shape: tuple) -> None:
         self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer)

@@ -18,6 +18,7 @@ import numpy as np
 from ..checks import check_bool, is_int
 from ..function import layer_scope
 from ..tensor import Tensor
+from . import initializers
 
 
 def _snake_case(class_name: str) -> str:
@@ -48,6 +49,25 @@ def _batch_shape(shape) -> str:
     return f"(batch, {', '.join(map(str, shape))})"
 
 
+def shape_hint(expected: tuple, got: tuple) -> str:
+    """What a batch of shape ``got`` lacks to fit ``expected`` (no batch axis), or ''.
+
+    Names a missing channel axis (``x[..., None]``), a missing batch axis (``x[None]``) and
+    channels-first images, with the code that fixes each.
+    """
+    expected, got = tuple(expected), tuple(got)
+    if got[1:] == expected[:-1] and expected[-1] == 1:
+        return "add the channel axis with x[..., None]"
+    if got == expected:
+        return "add the batch axis with x[None]"
+    if (len(expected) == 3 and len(got) == 4 and got[1:] != expected
+            and got[1:] == (expected[2], expected[0], expected[1])):
+        return (f"it looks channels-first (N, C, H, W) = {got}, but images here are "
+                f"channels_last (N, H, W, C); move the channels last with "
+                f"x.transpose(0, 2, 3, 1)")
+    return ""
+
+
 @dataclass
 class InputSpec:
     """What a layer accepts, batch axis excluded (Keras' ``InputSpec``).
@@ -71,9 +91,11 @@ class InputSpec:
     def check(self, layer: Layer, input_shape: tuple) -> None:
         where = f"layer '{layer.name}' ({type(layer).__name__})"
         if self.rank is not None and len(input_shape) != self.rank:
+            hint = ("; add the channel axis with x[..., None]"
+                    if len(input_shape) == self.rank - 1 and self.rank == 3 else "")
             raise ValueError(f"{where} expects inputs of rank {self.rank + 1} (batch, "
                              f"{self.axes_label}); got an input of shape "
-                             f"{_batch_shape(input_shape)}")
+                             f"{_batch_shape(input_shape)}{hint}")
         if len(input_shape) < self.min_rank:
             raise ValueError(f"{where} expects inputs of shape (batch, {self.axes_label}); got "
                              f"an input of shape {_batch_shape(input_shape)}")
@@ -107,6 +129,12 @@ class Layer(metaclass=_BuildWhenShapeKnown):
 
     input_spec = InputSpec()  # subclasses declare theirs; each instance gets a copy
     kind = "layer"  # what messages call it ("model" for Sequential)
+    registry: dict[str, type] = {}  # class name → class, for nn.load_model (ours only)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("tinygrad_cnn."):
+            Layer.registry[cls.__name__] = cls
 
     def __init__(self, name: str | None = None, input_shape=None, dtype="float32"):
         if name is not None and (not isinstance(name, str) or not name):
@@ -123,6 +151,8 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         self._name = name or self.base_name
         self.name_given = name is not None
         self._weights: dict[str, Tensor] = {}
+        self._always_frozen: set[str] = set()  # weights created non-trainable (moving stats)
+        self._trainable = True
         self.input_spec = InputSpec(**vars(type(self).input_spec))
         self.input_shape = None if input_shape is None else check_shape(input_shape)
         self.built = False
@@ -167,8 +197,11 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         return self
 
     # ---------------------------------------------------------------- weights
-    def add_weight(self, weight_name: str, shape: tuple, initializer) -> Tensor:
-        values = initializer(shape, self.dtype)
+    def add_weight(self, weight_name: str, shape: tuple, initializer,
+                   trainable: bool = True) -> Tensor:
+        """A new weight, initialized by name ('zeros', 'glorot_uniform', …) or a callable
+        ``f(shape, dtype)``; ``trainable=False`` keeps it out of the optimizer for good."""
+        values = initializers.get(initializer)(shape, self.dtype)
         arg = f"{weight_name}_initializer"  # kernel_initializer, bias_initializer
         if not isinstance(values, np.ndarray):
             raise TypeError(f"layer '{self.name}': {arg} must return an ndarray of shape "
@@ -176,16 +209,76 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         if values.shape != tuple(shape):
             raise ValueError(f"layer '{self.name}': {arg} returned shape {values.shape} for "
                              f"{weight_name}; expected {tuple(shape)}")
-        tensor = Tensor(values.astype(self.dtype, copy=False), requires_grad=True,
+        if not check_bool(trainable, "trainable"):
+            self._always_frozen.add(weight_name)
+        tensor = Tensor(values.astype(self.dtype, copy=False),
+                        requires_grad=self._trains(weight_name),
                         name=f"{self.name}.{weight_name}")
         self._weights[weight_name] = tensor
         return tensor
 
+    def _trains(self, weight_name: str) -> bool:
+        return self._trainable and weight_name not in self._always_frozen
+
+    @property
+    def trainable(self) -> bool:
+        """False freezes the layer (and its sub-layers): its weights get no gradient, the
+        optimizer built by ``compile`` skips them and the summary counts them non-trainable."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = check_bool(value, "trainable")
+        for weight_name, tensor in self._weights.items():
+            tensor.requires_grad = self._trains(weight_name)
+            tensor.grad = None
+        for layer in self.layers:
+            layer.trainable = value
+
     @property
     def weights(self) -> list[Tensor]:
-        """Every weight of this layer and its sub-layers, in creation order."""
+        """Every weight of this layer and its sub-layers, each layer's in creation order."""
         return list(self._weights.values()) + [w for layer in self.layers
                                                for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        """The weights an optimizer updates (``weights`` minus the non-trainable ones)."""
+        return [w for w in self.weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        """Frozen layers' weights and BatchNormalization's moving statistics."""
+        return [w for w in self.weights if not w.requires_grad]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight, in ``weights`` order (Keras' order, layer by layer)."""
+        return [w.data.copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Assign arrays in ``weights`` order; count and shapes are checked before anything
+        changes, so a mismatch (ValueError) leaves the layer as it was."""
+        if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
+            raise TypeError(f"set_weights takes a list of arrays (as get_weights returns); got "
+                            f"{type(weights).__name__}")
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"set_weights: {self.kind} '{self.name}' has {len(own)} weights "
+                             f"({', '.join(w.name for w in own) or 'none'}) but got "
+                             f"{len(weights)} arrays")
+        arrays = []
+        for i, (tensor, value) in enumerate(zip(own, weights)):
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.shape != tensor.shape:
+                raise ValueError(f"set_weights: array {i} has shape {value.shape} but "
+                                 f"{tensor.name} has shape {tensor.shape}")
+            if value.dtype.kind not in "fiu":
+                raise ValueError(f"set_weights: array {i} has dtype {value.dtype}; expected "
+                                 f"numbers")
+            arrays.append(value)
+        for tensor, value in zip(own, arrays):
+            tensor.data = value.astype(tensor.dtype)  # a copy: no aliasing of the caller's
+            tensor.grad = None
 
     def named_weights(self) -> dict[str, Tensor]:
         """Weights keyed ``layer_name.weight_name``; a sub-model's keys get its name first."""
@@ -195,7 +288,8 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         return named
 
     def parameters(self) -> list[Tensor]:
-        return self.weights
+        """The trainable weights (PyTorch's name for ``trainable_weights``)."""
+        return self.trainable_weights
 
     def count_params(self) -> int:
         return sum(t.size for t in self.weights)
@@ -229,16 +323,36 @@ class Layer(metaclass=_BuildWhenShapeKnown):
             self.build(x.shape[1:])
         else:
             self.input_spec.check(self, x.shape[1:])
-        if self._weights and x.dtype != self.dtype:
-            raise ValueError(
-                f"layer '{self.name}' has {self.dtype} weights but got a {x.dtype} input; cast "
-                f"the input with x.astype(np.{self.dtype})"
-            )
+        if x.dtype != self.dtype and (x.dtype.kind != "f" or self.casts_floats):
+            x = x.astype(self.dtype)  # Keras' autocasting: uint8 images, float64 arrays
         with layer_scope(self):
             return self.call(x, training)
 
+    @property
+    def casts_floats(self) -> bool:
+        """Whether float inputs of another precision are cast to ``dtype`` (integer inputs
+        always are): layers with weights compute in their weights' dtype."""
+        return bool(self._weights)
+
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
+
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (JSON-ready), as in Keras."""
+        config = {"name": self.name, "dtype": str(self.dtype)}
+        if not self._trainable:
+            config["trainable"] = False
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Layer:
+        """The layer ``get_config`` describes (``custom_objects``: for models' sub-layers)."""
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        layer = cls(**config)
+        layer.trainable = trainable
+        return layer
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -37,6 +37,10 @@ class Pooling2D(Layer):
         return shapes.explain_output_hw(input_shape[:2], self.pool_size, self.strides,
                                         self.padding) + ["params = 0 (no weights)"]
 
+    def get_config(self):
+        return {"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding,
+                **super().get_config()}
+
     def call(self, x, training):
         return type(self).op(x, self.pool_size, self.strides, self.padding)
 

@@ -1,14 +1,37 @@
-"""Sequential: a Layer made of layers applied one after another, with a summary table."""
+"""Sequential: a Layer made of layers applied one after another, with a summary table,
+Keras' training methods (``nn/training.py``) and whole-model saving (``nn/saving.py``)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..checks import check_bool
 from ..tensor import Tensor
-from . import weights_io
-from .layer import Layer
+from . import saving, weights_io
+from .layer import Layer, check_shape, shape_hint
+from .training import TrainingMixin
 
 
-class Sequential(Layer):
+class Input:
+    """The input's shape (no batch axis) as the first entry of a Sequential, like
+    ``keras.Input``: ``Sequential([Input((28, 28, 1)), Conv2D(…), …])`` builds at once."""
+
+    def __init__(self, shape, dtype="float32"):
+        self.shape = check_shape(shape, "Input shape")
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Input dtype must be a float dtype such as 'float32'; got "
+                            f"{dtype!r}") from None
+        if self.dtype.kind != "f":
+            raise ValueError(f"Input dtype must be a float dtype ('float32' or 'float64'); got "
+                             f"{dtype!r}")
+
+    def __repr__(self) -> str:
+        return f"Input(shape={self.shape})"
+
+
+class Sequential(TrainingMixin, Layer):
     """Layers applied one after another, as in Keras; itself a Layer, so models nest.
 
     Layer names are assigned here, per model, in order: the n-th unnamed Conv2D is
@@ -17,7 +40,8 @@ class Sequential(Layer):
     one model only.
 
     Args:
-        layers: a list of layers (``Sequential([a, b])``, not ``Sequential(a, b)``).
+        layers: a list of layers (``Sequential([a, b])``, not ``Sequential(a, b)``); the
+            first entry may be an ``Input(shape)``.
         name: the model's name (default ``"sequential"``).
     """
 
@@ -32,6 +56,7 @@ class Sequential(Layer):
                             f"{type(layers).__name__} {layers!r:.60}")
         super().__init__(name=name)
         self._layers: list[Layer] = []
+        self._declared_input: Input | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -50,7 +75,14 @@ class Sequential(Layer):
         return iter(self._layers)
 
     def add(self, layer: Layer) -> None:
-        """Append ``layer``, giving it a name unique in this model."""
+        """Append ``layer``, giving it a name unique in this model (or take an ``Input``)."""
+        if isinstance(layer, Input):
+            if self._layers or self._declared_input is not None:
+                raise ValueError(f"{layer!r} must be the first entry of a Sequential (it "
+                                 f"declares the model's input shape)")
+            self._declared_input = layer
+            self.dtype = layer.dtype
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes tinygrad_cnn.nn layers; got "
                             f"{type(layer).__name__} {layer!r:.60}")
@@ -77,8 +109,11 @@ class Sequential(Layer):
             layer.name = name
         layer.training = self.training
         layer.model = self
+        if not self._layers and self._declared_input is None:
+            self.dtype = layer.dtype  # inputs are cast to the first layer's dtype
         self._layers.append(layer)
-        first_shape = self._layers[0].input_shape
+        first_shape = (self._declared_input.shape if self._declared_input is not None
+                       else self._layers[0].input_shape)
         if first_shape is not None:  # build everything now: summary before any data
             self.build(first_shape)
 
@@ -131,7 +166,16 @@ class Sequential(Layer):
             )
 
     # ----------------------------------------------------------------- running
+    @property
+    def casts_floats(self) -> bool:
+        return True  # a model computes in its first layer's dtype (Keras' autocasting)
+
     def call(self, x: Tensor, training: bool) -> Tensor:
+        if self.built and x.shape[1:] != self.input_shape:
+            hint = shape_hint(self.input_shape, x.shape)
+            if hint:
+                raise ValueError(f"model '{self.name}' expects inputs of shape "
+                                 f"{(None, *self.input_shape)}; got {x.shape}: {hint}")
         for layer in self._layers:
             x = layer(x, training=training)
         return x
@@ -200,6 +244,31 @@ class Sequential(Layer):
         """Load a file written by ``save_weights``; on any error the model is unchanged."""
         self._require_built("load_weights()")
         weights_io.load_weights(self, path)
+
+    def save(self, path) -> None:
+        """Write the architecture (JSON), every weight and the compile arguments to one
+        ``.npz``, atomically; ``nn.load_model(path)`` rebuilds the model (the optimizer's
+        state, such as Adam's moments, is not saved)."""
+        self._require_built("save()")
+        saving.save_model(self, path)
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        return {"layers": [saving.serialize(layer) for layer in self._layers],
+                "input_shape": self.input_shape, **super().get_config()}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Sequential:
+        config = dict(config)
+        layers = [saving.deserialize(entry, custom_objects) for entry in config.pop("layers")]
+        input_shape = config.pop("input_shape", None)
+        trainable = config.pop("trainable", True)
+        config.pop("dtype", None)  # the first layer's
+        model = cls(layers, **config)
+        if input_shape is not None and not model.built:
+            model.build(tuple(input_shape))
+        model._trainable = trainable  # the layers carry their own flags
+        return model
 
     def __repr__(self) -> str:
         return f"Sequential({[layer.name for layer in self._layers]})"

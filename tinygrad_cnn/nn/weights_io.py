@@ -1,7 +1,8 @@
 """Weights files: ``.npz`` keyed ``layer_name.weight_name``, written atomically, loaded safely.
 
 A load checks every key, shape and dtype before it assigns anything, so a load that fails
-for any reason leaves the model's weights unchanged.
+for any reason leaves the model's weights unchanged. A whole-model file (``model.save``)
+is the same plus one more entry, ``CONFIG_KEY``: the architecture as a JSON string.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import zipfile
 import numpy as np
 
 from ..checks import check_path
+
+CONFIG_KEY = "__model_config__"  # the architecture's JSON in files written by model.save
 
 
 def write_npz_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
@@ -67,6 +70,12 @@ def save_weights(model, path) -> None:
 def load_weights(model, path) -> None:
     path = check_path(path)
     stored = read_npz(path)
+    stored.pop(CONFIG_KEY, None)  # a whole-model file holds the weights too
+    assign_weights(model, stored, path)
+
+
+def assign_weights(model, stored: dict[str, np.ndarray], path) -> None:
+    """Give every weight of ``model`` its array in ``stored``, or change nothing (ValueError)."""
     expected = model.named_tensors()
     missing = [k for k in expected if k not in stored]
     extra = [k for k in stored if k not in expected]

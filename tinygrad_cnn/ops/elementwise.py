@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..checks import check_number
 from ..function import Function
 
 
@@ -385,3 +386,38 @@ class WhereOp(Function):
     def backward_graph(self, grad, inputs, output):
         a_shape, b_shape = self.saved
         return (unbroadcast(grad * self.cond, a_shape), unbroadcast(grad * ~self.cond, b_shape))
+
+
+class ClipOp(Function):
+    """clip(a, lo, hi); d/da = 1 where lo <= a <= hi, else 0 (Keras' clip, torch.clamp).
+
+    ``lo`` or ``hi`` may be None (no bound on that side), not both.
+    """
+
+    name = "clip"
+
+    def __init__(self, lo, hi):
+        if lo is None and hi is None:
+            raise ValueError("clip: give min, max or both; got min=None and max=None")
+        self.lo = None if lo is None else check_number(lo, "clip min")
+        self.hi = None if hi is None else check_number(hi, "clip max")
+        if lo is not None and hi is not None and self.lo > self.hi:
+            raise ValueError(f"clip: min must be <= max; got min={lo!r} and max={hi!r}")
+
+    def describe(self):
+        lo = "-inf" if self.lo is None else f"{self.lo:g}"
+        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        return f"clip [{lo}, {hi}]"
+
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.clip(a, self.lo, self.hi)  # Python bounds keep a's dtype (NEP 50)
+
+    def backward(self, grad):
+        (a,) = self.saved
+        inside = np.ones(a.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= a >= self.lo
+        if self.hi is not None:
+            inside &= a <= self.hi
+        return (grad * inside,)

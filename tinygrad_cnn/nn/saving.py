@@ -1,0 +1,99 @@
+"""Whole models in one ``.npz``: the architecture as JSON (each layer's ``get_config``) plus
+every weight, BatchNormalization's moving statistics included. No pickle anywhere.
+
+::
+
+    model.save("model.npz")                  # atomically, like save_weights
+    model = nn.load_model("model.npz")      # same layers, names and weights: same predictions
+
+The compile arguments are kept too, by name (optimizer class and hyper-parameters, loss,
+metrics), so a loaded model can ``evaluate`` and ``fit`` again; the optimizer's state
+(Adam's moments) is not saved. A custom loss or metric leaves the model uncompiled.
+
+The JSON names each layer's class (``{"class_name": "Conv2D", "config": {...}}``, Keras'
+layout); classes are found among tinygrad_cnn's layers, then in ``custom_objects``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..checks import check_bool, check_path
+from . import weights_io
+from .layer import Layer
+
+FORMAT = "tinygrad_cnn.model"
+VERSION = 1
+
+
+def serialize(layer: Layer) -> dict:
+    """``{"class_name": …, "config": …}`` for one layer (a model's config nests its layers)."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _tuples(value):
+    """JSON gives lists back; constructors get the tuples they were given."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def deserialize(entry: dict, custom_objects: dict | None = None) -> Layer:
+    """The layer ``entry`` describes, built from its config (not yet holding saved weights)."""
+    if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
+        raise ValueError(f"a layer entry must be {{'class_name': ..., 'config': {{...}}}}; got "
+                         f"{entry!r:.100}")
+    name = entry["class_name"]
+    known = {**Layer.registry, **(custom_objects or {})}
+    if name not in known:
+        raise ValueError(f"cannot rebuild layer class {name!r}: it is not a tinygrad_cnn layer "
+                         f"and not in custom_objects (known: {', '.join(sorted(known))}). "
+                         f"Pass load_model(path, custom_objects={{{name!r}: {name}}})")
+    config = _tuples(entry["config"])
+    try:
+        return known[name].from_config(config, custom_objects)
+    except TypeError as exc:
+        raise ValueError(f"cannot rebuild layer class {name!r} from its config {config!r:.200}: "
+                         f"{exc}. A custom layer needs a get_config() that returns its "
+                         f"constructor arguments") from None
+
+
+def save_model(model, path) -> None:
+    path = check_path(path, example="'model.npz'")
+    document = {"format": FORMAT, "version": VERSION, "model": serialize(model),
+                "compile": model.get_compile_config()}
+    arrays = dict(model.state_dict())
+    arrays[weights_io.CONFIG_KEY] = np.array(json.dumps(document))  # a str array: no pickle
+    weights_io.write_npz_atomically(path, arrays)
+
+
+def load_model(path, custom_objects: dict | None = None, compile: bool = True):  # noqa: A002
+    """The model ``model.save`` wrote to ``path``, with its weights, compiled again as it
+    was (a fresh optimizer state) when ``compile`` and the file says how."""
+    compile = check_bool(compile, "compile")
+    path = check_path(path, example="'model.npz'")
+    stored = weights_io.read_npz(path)
+    if weights_io.CONFIG_KEY not in stored:
+        raise ValueError(f"{path} holds weights only (written by save_weights), not a model; "
+                         f"build the model in code and call model.load_weights({str(path)!r}), "
+                         f"or write whole models with model.save(path)")
+    try:
+        document = json.loads(str(stored.pop(weights_io.CONFIG_KEY)))
+    except ValueError as exc:
+        raise ValueError(f"{path}: the model's architecture is not readable JSON ({exc})") \
+            from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a tinygrad_cnn model file (format "
+                         f"{document.get('format') if isinstance(document, dict) else None!r})")
+    if document.get("version") != VERSION:
+        raise ValueError(f"{path}: model file version {document.get('version')!r}; this "
+                         f"tinygrad_cnn reads version {VERSION}")
+    model = deserialize(document["model"], custom_objects)
+    weights_io.assign_weights(model, stored, path)
+    if compile and document.get("compile"):
+        model.compile_from_config(_tuples(document["compile"]))
+    return model
