@@ -53,6 +53,7 @@ OPS = {
     "sigmoid": (lambda a: a.sigmoid(), lambda: [leaf(6)]),
     "tanh": (lambda a: a.tanh(), lambda: [leaf(6)]),
     "astype": (lambda a: a.astype(np.float64) ** 2, lambda: [leaf(3)]),
+    "clip": (lambda a: a.clip(-0.5, 0.7) ** 2, lambda: [tie_free(6)]),
     "sum": (lambda a: a.sum(axis=0) ** 2, lambda: [leaf(3, 4)]),
     "mean": (lambda a: a.mean(axis=(0, 2), keepdims=True) ** 2, lambda: [leaf(2, 3, 2)]),
     "max": (lambda a: a.max(axis=1) ** 2, lambda: [tie_free(3, 4)]),
@@ -513,3 +514,34 @@ def test_argmax_argmin_and_clip_like_reductions():
     assert x.argmax(axis=1).dtype == np.int64
     np.testing.assert_array_equal(x.min(axis=0).data, [1.0, 0.0, 2.0])
     np.testing.assert_allclose(x.var().item(), np.var(x.data))
+
+
+# ------------------------------------------------- the Keras losses and batch norm, twice
+
+LOSSES = {
+    "sparse categorical, logits": lambda p: tc.losses.sparse_categorical_crossentropy(
+        np.array([0, 2]), p, from_logits=True).sum(),
+    "sparse categorical, softmax input": lambda p: tc.losses.sparse_categorical_crossentropy(
+        np.array([0, 2]), p.softmax()).sum(),
+    "categorical, probabilities": lambda p: tc.losses.categorical_crossentropy(
+        np.eye(3)[[1, 0]], (p * p + 0.1)).sum(),
+    "binary, sigmoid input": lambda p: tc.losses.binary_crossentropy(
+        np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]), p.sigmoid()).sum(),
+    "mse": lambda p: tc.losses.mean_squared_error(np.ones((2, 3)), p.tanh()).sum(),
+    "mae": lambda p: tc.losses.mean_absolute_error(np.full((2, 3), 5.0), p * p).sum(),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_keras_losses_are_twice_differentiable(name):
+    assert tc.gradgradcheck(LOSSES[name], [leaf(2, 3)])
+
+
+def test_batch_normalization_in_training_mode_is_twice_differentiable():
+    bn = tc.nn.BatchNormalization(dtype="float64")
+    bn.build((3,))
+    gamma, beta = bn.weights[:2]
+    gamma.data[...] = [1.5, 0.5, -1.0]
+    x = leaf(4, 3)
+    assert tc.gradgradcheck(lambda x: bn(x, training=True).tanh(), [x])
+    assert tc.gradgradcheck(lambda g: bn(x, training=True) * g, [gamma])
