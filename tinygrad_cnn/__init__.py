@@ -1,6 +1,6 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
-from . import data, functional, losses, nn, optim, viz, zoo
+from . import data, functional, losses, nn, optim, viz, workspace, zoo
 from .autograd import grad
 from .function import Function, no_grad
 from .functional import concatenate, maximum, minimum, stack, where
@@ -30,6 +30,7 @@ __all__ = [
     "no_grad",
     "optim",
     "viz",
+    "workspace",
     "zoo",
 ]
 

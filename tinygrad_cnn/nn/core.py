@@ -52,6 +52,8 @@ class Dense(KernelBiasMixin, Layer):
                 f"MACs = {'·'.join(map(str, factors))} = {self.macs(input_shape):,}"]
 
     def call(self, x, training):
+        if self.activation is F.relu:  # one op: GEMM, then bias and ReLU in place
+            return F.dense(x, self.kernel, self.bias, relu=True)
         y = x @ self.kernel
         if self.bias is not None:
             y = y + self.bias
