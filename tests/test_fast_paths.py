@@ -174,3 +174,32 @@ def test_2x2_max_pool_fast_path_in_float32_after_a_relu(monkeypatch):
     for a, b in zip(fast, values_and_grads(lambda t: F.max_pool2d(t, 2), [xt])):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a, b)
+
+
+def test_2x2_max_pool_without_a_graph_skips_the_first_maximum_but_not_the_values():
+    x = np.maximum(np.random.default_rng(0).standard_normal((3, 9, 8, 4)), 0)
+    recorded = F.max_pool2d(Tensor(x, requires_grad=True), 2)
+    assert recorded._ctx.saved[-1] is not None
+    with tc.no_grad():
+        inference = F.max_pool2d(Tensor(x, requires_grad=True), 2)
+    assert inference._ctx is None
+    np.testing.assert_array_equal(inference.data, recorded.data)
+
+
+def test_an_op_knows_in_forward_whether_it_is_recorded():
+    seen = []
+
+    class Probe(tc.Function):
+        def forward(self, a):
+            seen.append(self.records)
+            return a * 2
+
+        def backward(self, grad):
+            return (grad * 2,)
+
+    x = Tensor(np.ones(3), requires_grad=True)
+    Probe().apply(x)
+    Probe().apply(Tensor(np.ones(3)))
+    with tc.no_grad():
+        Probe().apply(x)
+    assert seen == [True, False, False]

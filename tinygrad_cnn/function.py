@@ -89,6 +89,12 @@ class Function:
             f"(see docs/custom_ops.md)"
         )
 
+    @property
+    def records(self) -> bool:
+        """Whether this call is recorded for backward; known when ``forward`` runs, so an
+        op can skip what only its backward would need (inference, ``no_grad``)."""
+        return True in self.needs_input_grad
+
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
 
@@ -113,11 +119,10 @@ class Function:
                                 f"{type(t).__name__}. Wrap arrays with tc.Tensor(...) first")
         arrays = [t.data for t in inputs]
         self.check(*arrays)
+        self.needs_input_grad = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
         out = type(inputs[0])._from_op(self.forward(*arrays))
-        needs = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
-        if True in needs:
+        if self.records:
             self.parents = tuple(inputs)
-            self.needs_input_grad = needs
             if _layer_scope:
                 self.layer = _layer_scope[-1]
             out.requires_grad = True

@@ -99,7 +99,7 @@ class MaxPool2DOp(_Pool2DOp):
     def forward(self, x):
         pads, out_hw = self._geometry(x)
         if self.fast_path and self._is_2x2_stride_2(pads):
-            out, first_max = _max_pool_2x2(x, out_hw)
+            out, first_max = _max_pool_2x2(x, out_hw, find_first_max=self.records)
             self.save_for_backward(None, out, pads, x.shape, first_max)
             return out
         xp = pad_hw(x, pads, -np.inf)                               # (N, Hp, Wp, C)
@@ -167,11 +167,12 @@ class MaxPool2DOp(_Pool2DOp):
                    for (i, j), hit in zip(self._taps(), hits, strict=True))
 
 
-def _max_pool_2x2(x, out_hw):
+def _max_pool_2x2(x, out_hw, find_first_max=True):
     """2×2 stride-2 max pooling of x (N, H, W, C) and each window's first maximum.
 
     Returns the (N, OH, OW, C) maxima and a bool (N, OH, 2, OW, 2, C) array, True at each
-    window's first maximum in row-major order (the element backward sends the gradient to).
+    window's first maximum in row-major order (the element backward sends the gradient to),
+    or None without ``find_first_max`` (nothing recorded: inference).
     A window holding a NaN has NaN as its maximum and sends its gradient to one element.
     """
     n, _, _, c = x.shape
@@ -180,6 +181,9 @@ def _max_pool_2x2(x, out_hw):
     top_left, top_right = window[:, :, 0, :, 0], window[:, :, 0, :, 1]
     bottom_left, bottom_right = window[:, :, 1, :, 0], window[:, :, 1, :, 1]
     out = np.maximum(top_left, top_right, out=workspace.empty((n, oh, ow, c), x.dtype))
+    if not find_first_max:
+        np.maximum(out, bottom_left, out=out)
+        return np.maximum(out, bottom_right, out=out), None
     bottom = np.maximum(bottom_left, bottom_right, out=workspace.empty_like(out))
     # within a row the left element wins ties, and the top row wins ties with the bottom
     right_top = np.greater(top_right, top_left, out=workspace.empty(out.shape, np.bool_))
