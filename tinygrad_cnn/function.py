@@ -119,9 +119,10 @@ class Function:
                                 f"{type(t).__name__}. Wrap arrays with tc.Tensor(...) first")
         arrays = [t.data for t in inputs]
         self.check(*arrays)
-        self.needs_input_grad = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
+        needs = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
+        self.needs_input_grad = needs  # before forward: see ``records``
         out = type(inputs[0])._from_op(self.forward(*arrays))
-        if self.records:
+        if True in needs:
             self.parents = tuple(inputs)
             if _layer_scope:
                 self.layer = _layer_scope[-1]

@@ -26,11 +26,12 @@ goes, as with ``np.empty``).
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import numpy as np
 
-MIN_BYTES = 128 * 1024  # glibc's default mmap threshold: below it, malloc reuses memory
+MIN_BYTES = 256 * 1024  # smaller blocks: malloc reuses them without faults (measured)
 _DEFAULT_LIMIT = 512 * 1024 * 1024
 
 _shelf: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # nbytes -> unused blocks
@@ -76,10 +77,10 @@ def _trim() -> None:
 def empty(shape, dtype) -> np.ndarray:
     """An uninitialised C-contiguous array, like ``np.empty``, on reused memory if possible."""
     dtype = np.dtype(dtype)
-    shape = tuple(int(n) for n in shape)
-    size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    size = dtype.itemsize * math.prod(shape)
     if size < MIN_BYTES or dtype.hasobject or _state["limit"] == 0:
-        return np.empty(shape, dtype)
+        return np.empty(shape, dtype)  # small arrays cost no faults: no bookkeeping
+    shape = tuple(int(n) for n in shape)
     blocks = _shelf.get(size)
     if blocks:
         block = blocks.pop()
