@@ -231,58 +231,55 @@ def stage(name: str):
 
 
 def layer_b_stages() -> dict:
-    """Where layer B's forward+backward time goes, stage by stage (ours)."""
+    """Where layer B's forward+backward time goes, stage by stage (ours, as the op runs it:
+    chunk by chunk, each stage over every chunk of the batch)."""
     import tinygrad_cnn as tc
-    from tinygrad_cnn.ops.conv import Conv2D, im2col
+    from tinygrad_cnn.ops import conv
     from tinygrad_cnn.ops.window import pad_hw
-    from tinygrad_cnn.shapes import tap_span
 
     h, w, c_in, c_out, k = CONV_LAYERS["layer B"]
     x, kernel, bias, grad = conv_arrays(h, w, c_in, c_out, k)
     pads = tc.shapes.resolve_pads("same", (h, w), (k, k), (1, 1))
+    geometry = ((1, 1), pads, (1, 1))
     xp = pad_hw(x, pads)
-    cols = im2col(xp, (k, k), (h, w), (1, 1), ones_column=True)
     weights = np.concatenate([kernel.reshape(-1, c_out), bias[None]])
-    g = grad.reshape(-1, c_out)
-    w_taps = np.ascontiguousarray(kernel.reshape(k * k, c_in, c_out).transpose(0, 2, 1))
-    block = np.empty((g.shape[0], c_in), np.float32)
-    blocks = [(g @ w_taps[t]).reshape(BATCH, h, w, c_in) for t in range(k * k)]
-    spans = [(tap_span(i, 1, 1, h, h), tap_span(j, 1, 1, w, w))
-             for i in range(k) for j in range(k)]
+    image_bytes = h * w * weights.shape[0] * 4
+    chunks = conv.chunks(BATCH, image_bytes)
+    per = chunks[0][1]
+    patches = np.empty(per * h * w * weights.shape[0], np.float32)
+    cols = conv.im2col(xp[:per], (k, k), (h, w), (1, 1), ones_column=True, out=patches)
+    out = conv.conv_forward(x, kernel, bias, *geometry, relu=True)
+    g = grad[:per].reshape(-1, c_out)
+    input_grad = conv._InputGrad(kernel, x.shape, (h, w), geometry, per)
+    dx = np.empty_like(x)
 
-    def tap_gemms():
-        for t in range(k * k):
-            np.matmul(g, w_taps[t], out=block)
+    def each_chunk(step):
+        def run():
+            for n0, n1 in chunks:
+                step(n0, n1)
+        return run
 
-    def col2im_adds():
-        dx = blocks[4].copy()
-        for t, ((rows_in, rows_out), (cols_in, cols_out)) in enumerate(spans):
-            if t != 4:
-                dx[:, rows_in, cols_in] += blocks[t][:, rows_out, cols_out]
-
-    op = Conv2D(1, "same")
-    op.forward(x, kernel, bias)
-    op.needs_input_grad = (True, True, True)
-    saved = op.saved
-
-    def whole_backward():
-        op.saved = saved
-        op.backward(grad)
+    def chunk_of(a, n0, n1):  # the same first-chunk operands for every chunk: GEMM cost only
+        return a if n1 - n0 == per else a[:(n1 - n0) * h * w]
 
     return {
         "pad": lambda: pad_hw(x, pads),
-        "im2col copy": lambda: im2col(xp, (k, k), (h, w), (1, 1), ones_column=True),
-        "forward GEMM": lambda: cols @ weights,
-        "whole forward": lambda: Conv2D(1, "same").forward(x, kernel, bias),
-        "dW+db GEMM": lambda: cols.T @ g,
-        "dx 9 tap GEMMs": tap_gemms,
-        "dx col2im adds": col2im_adds,
-        "whole backward": whole_backward,
+        "im2col copies": each_chunk(lambda n0, n1: conv.im2col(
+            xp[n0:n1], (k, k), (h, w), (1, 1), ones_column=True, out=patches)),
+        "forward GEMMs": each_chunk(lambda n0, n1: chunk_of(cols, n0, n1) @ weights),
+        "whole forward": lambda: conv.conv_forward(x, kernel, bias, *geometry, relu=True),
+        "relu masks": each_chunk(lambda n0, n1: grad[n0:n1] * (out[n0:n1] > 0)),
+        "dW+db GEMMs": each_chunk(lambda n0, n1: chunk_of(cols, n0, n1).T
+                                  @ chunk_of(g, n0, n1)),
+        "dx GEMMs + col2im": each_chunk(lambda n0, n1: input_grad(chunk_of(g, n0, n1),
+                                                                    dx[n0:n1])),
+        "whole backward": lambda: conv.conv_backward(grad, x, kernel, geometry,
+                                                     (True, True, True), out),
     }
 
 
-STAGES = ("pad", "im2col copy", "forward GEMM", "whole forward", "dW+db GEMM",
-          "dx 9 tap GEMMs", "dx col2im adds", "whole backward")
+STAGES = ("pad", "im2col copies", "forward GEMMs", "whole forward", "relu masks",
+          "dW+db GEMMs", "dx GEMMs + col2im", "whole backward")
 
 
 # ------------------------------------------------------------------------ report

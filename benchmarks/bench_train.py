@@ -11,8 +11,9 @@ each with its own default initialisation. Rows:
 - training step: Adam 1e-3 (eps 1e-7), cross-entropy, batch 128, cycling over 10 batches;
   one step is forward, backward and update, ``loss.item()`` included.
 - inference: 10,000 28×28×1 images predicted in batches of 500 in eval mode without
-  recording a graph (``model.eval()`` under ``tc.no_grad()`` / ``torch.no_grad()``); one
-  step is the whole 10,000.
+  recording a graph: ``model.predict(x, batch_size=500, verbose=0)`` where the model has
+  it, else ``model.eval()`` and a loop under ``tc.no_grad()`` (PyTorch: the loop under
+  ``torch.no_grad()``); one step is the whole 10,000.
 
 Every row runs each library in its own child process (``harness.py``: alternating rounds,
 equal threads, faults/step, peak RSS). Data and weights are made in the child, untimed.
@@ -75,9 +76,11 @@ def ours_train(options):
 
 
 def ours_predict(model, x, batch_size: int) -> np.ndarray:
-    """Logits for ``x`` in batches; the one place to swap in ``model.predict`` later."""
+    """Logits for ``x`` in batches: ``model.predict`` (Keras' API) when the model has it."""
     import tinygrad_cnn as tc
 
+    if hasattr(model, "predict"):
+        return model.predict(x, batch_size=batch_size, verbose=0)
     model.eval()
     with tc.no_grad():
         return np.concatenate([model(tc.Tensor(x[i:i + batch_size])).data

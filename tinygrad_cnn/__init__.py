@@ -1,6 +1,6 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
-from . import callbacks, data, functional, losses, metrics, nn, optim, viz, zoo
+from . import callbacks, data, functional, losses, metrics, nn, optim, viz, workspace, zoo
 from .autograd import grad
 from .function import Function, no_grad
 from .functional import concatenate, maximum, minimum, stack, where
@@ -32,6 +32,7 @@ __all__ = [
     "stack",
     "viz",
     "where",
+    "workspace",
     "zoo",
 ]
 

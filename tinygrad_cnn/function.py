@@ -89,6 +89,12 @@ class Function:
             f"(see docs/custom_ops.md)"
         )
 
+    @property
+    def records(self) -> bool:
+        """Whether this call is recorded for backward; known when ``forward`` runs, so an
+        op can skip what only its backward would need (inference, ``no_grad``)."""
+        return True in self.needs_input_grad
+
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
 
@@ -113,11 +119,11 @@ class Function:
                                 f"{type(t).__name__}. Wrap arrays with tc.Tensor(...) first")
         arrays = [t.data for t in inputs]
         self.check(*arrays)
-        out = type(inputs[0])._from_op(self.forward(*arrays))
         needs = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
+        self.needs_input_grad = needs  # before forward: see ``records``
+        out = type(inputs[0])._from_op(self.forward(*arrays))
         if True in needs:
             self.parents = tuple(inputs)
-            self.needs_input_grad = needs
             if _layer_scope:
                 self.layer = _layer_scope[-1]
             out.requires_grad = True

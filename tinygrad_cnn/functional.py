@@ -17,6 +17,7 @@ from .checks import check_bool, check_nhwc, check_number
 from .ops.conv import Conv2DOp
 from .ops.elementwise import DropoutOp, WhereOp
 from .ops.loss import CrossEntropyOp, SoftmaxOp
+from .ops.matmul import DenseOp
 from .ops.movement import ConcatenateOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
 from .ops.reduce import normalize_axis
@@ -31,7 +32,8 @@ def _tensor(x, arg: str) -> Tensor:
     raise TypeError(f"{arg} must be a Tensor or a numpy array; got {type(x).__name__}")
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> Tensor:
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
+           relu=False) -> Tensor:
     """2-D convolution (cross-correlation, as in Keras) on channels_last input.
 
     Args:
@@ -40,6 +42,8 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) ->
         bias: optional (C_out,).
         strides, dilation_rate: a positive int or a pair.
         padding: 'valid', 'same', an int, a pair (ph, pw) or ((top, bottom), (left, right)).
+        relu: apply max(·, 0) inside the op, in place on the output (what
+            ``Conv2D(..., activation='relu')`` uses); the same values as ``F.relu(conv2d(…))``.
 
     Returns:
         (N, OH, OW, C_out); see ``tc.conv_output_shape`` for OH, OW.
@@ -47,7 +51,25 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) ->
     inputs = [_tensor(x, "x"), _tensor(kernel, "kernel")]
     if bias is not None:
         inputs.append(_tensor(bias, "bias"))
-    return Conv2DOp(strides, padding, dilation_rate).apply(*inputs)
+    return Conv2DOp(strides, padding, dilation_rate, relu).apply(*inputs)
+
+
+def dense(x, kernel, bias=None, relu=False) -> Tensor:
+    """Keras' Dense arithmetic as one op: ``x @ kernel + bias``, then max(·, 0) if ``relu``.
+
+    Args:
+        x: (..., in); the op acts on the last axis at every position.
+        kernel: (in, out).
+        bias: optional (out,).
+        relu: apply max(·, 0) in place on the output (``Dense(..., activation='relu')``).
+
+    Returns:
+        (..., out): the same values as ``F.relu(x @ kernel + bias)``.
+    """
+    inputs = [_tensor(x, "x"), _tensor(kernel, "kernel")]
+    if bias is not None:
+        inputs.append(_tensor(bias, "bias"))
+    return DenseOp(relu).apply(*inputs)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:

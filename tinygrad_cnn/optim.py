@@ -100,6 +100,17 @@ class Optimizer:
     def update(self, i: int, p: Tensor) -> None:
         raise NotImplementedError
 
+    _scratch = None  # parameter index -> its two scratch arrays
+
+    def scratch(self, i: int, p: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Two arrays shaped like parameter ``i``, made once and reused by every step, so
+        an update writes its intermediate results there (``out=``) instead of allocating."""
+        if self._scratch is None:
+            self._scratch = {}
+        if i not in self._scratch or self._scratch[i][0].shape != p.shape:
+            self._scratch[i] = (np.empty_like(p.data), np.empty_like(p.data))
+        return self._scratch[i]
+
 
 class SGD(Optimizer):
     """p -= lr·g, with optional momentum (dampening 0), Nesterov and L2 weight decay."""
@@ -123,15 +134,19 @@ class SGD(Optimizer):
         self.velocity: list[np.ndarray | None] = [None] * len(self.params)
 
     def update(self, i, p):
+        s, t = self.scratch(i, p)
         g = p.grad
-        if self.weight_decay:
-            g = g + self.weight_decay * p.data
+        if self.weight_decay:  # g + weight_decay·p
+            g = np.add(g, np.multiply(p.data, self.weight_decay, out=s), out=s)
         if self.momentum:
             buf = self.velocity[i]
-            buf = g.copy() if buf is None else self.momentum * buf + g
-            self.velocity[i] = buf
-            g = g + self.momentum * buf if self.nesterov else buf
-        p.data -= (self.lr * g).astype(p.dtype, copy=False)
+            if buf is None:
+                buf = self.velocity[i] = g.copy()
+            else:  # momentum·buf + g, in place
+                buf *= self.momentum
+                buf += g
+            g = np.add(g, np.multiply(buf, self.momentum, out=t), out=t) if self.nesterov else buf
+        p.data -= np.multiply(g, self.lr, out=t, dtype=p.dtype)
 
 
 class Adam(Optimizer):
@@ -159,20 +174,21 @@ class Adam(Optimizer):
 
     def update(self, i, p):
         b1, b2 = self.betas
+        s, u = self.scratch(i, p)  # every intermediate goes into these two: no temporaries
         g = p.grad
-        if self.weight_decay:
-            g = g + self.weight_decay * p.data
+        if self.weight_decay:  # g + weight_decay·p
+            g = np.add(g, np.multiply(p.data, self.weight_decay, out=u), out=u)
         self.steps[i] += 1
         t = self.steps[i]
         m, v = self.m[i], self.v[i]
         m *= b1
-        m += (1 - b1) * g
+        m += np.multiply(g, 1 - b1, out=s)                      # m = b1·m + (1 − b1)·g
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += np.multiply(np.multiply(g, g, out=s), 1 - b2, out=s)  # v = b2·v + (1 − b2)·g²
         step_size = self.lr / (1 - b1**t)
-        denom = np.sqrt(v / (1 - b2**t))
+        denom = np.sqrt(np.divide(v, 1 - b2**t, out=s), out=s)  # √(v / (1 − b2ᵗ)) + eps
         denom += self.eps
-        p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
+        p.data -= np.divide(np.multiply(m, step_size, out=u), denom, out=u, dtype=p.dtype)
 
 
 NAMES = {"adam": Adam, "sgd": SGD}

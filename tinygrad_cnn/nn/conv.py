@@ -71,5 +71,7 @@ class Conv2D(KernelBiasMixin, Layer):
                 **super().get_config()}
 
     def call(self, x, training):
-        return self.activate(F.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
-                                      self.dilation_rate))
+        fuse = self.activation is F.relu  # ReLU runs inside the conv op, on its output
+        y = F.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
+                     relu=fuse)
+        return y if fuse else self.activate(y)

@@ -56,6 +56,8 @@ class Dense(KernelBiasMixin, Layer):
         return {"units": self.units, **self.kernel_bias_config(), **super().get_config()}
 
     def call(self, x, training):
+        if self.activation is F.relu:  # one op: GEMM, then bias and ReLU in place
+            return F.dense(x, self.kernel, self.bias, relu=True)
         y = x @ self.kernel
         if self.bias is not None:
             y = y + self.bias

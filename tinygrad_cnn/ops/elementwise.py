@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import workspace
 from ..checks import check_number
 from ..function import Function
 
@@ -223,13 +224,13 @@ class ReLUOp(Function):
     name = "relu"
 
     def forward(self, a):
-        out = np.maximum(a, 0)
+        out = np.maximum(a, 0, out=workspace.empty_like(a))
         self.save_for_backward(out)
         return out
 
     def backward(self, grad):
         (out,) = self.saved
-        return (grad * (out > 0),)
+        return (np.multiply(grad, out > 0, out=workspace.empty_like(out)),)
 
     def backward_graph(self, grad, inputs, output):
         return (grad * np.asarray(output.data > 0),)  # the mask is piecewise constant
@@ -289,17 +290,22 @@ class DropoutOp(Function):
         return f"dropout {self.rate:g}"
 
     def forward(self, a):
-        keep = self.generator.random(a.shape, dtype=np.float32) >= self.rate
-        mask = keep.astype(a.dtype) * a.dtype.type(1 / (1 - self.rate))
+        draws = self.generator.random(a.shape, dtype=np.float32,
+                                      out=workspace.empty(a.shape, np.float32))
+        keep = np.greater_equal(draws, self.rate, out=workspace.empty(a.shape, np.bool_))
+        del draws  # its memory goes back to the workspace before the next array is taken
+        mask = np.multiply(keep, a.dtype.type(1 / (1 - self.rate)),
+                           out=workspace.empty_like(a), dtype=a.dtype)
         self.save_for_backward(mask)
-        return a * mask
+        return np.multiply(a, mask, out=workspace.empty_like(a))
 
     def backward(self, grad):
         (mask,) = self.saved
-        return (grad * mask,)
+        return (np.multiply(grad, mask, out=workspace.empty_like(mask)),)
 
     def backward_graph(self, grad, inputs, output):
-        return self.backward(grad)  # linear in grad; the mask is a constant
+        (mask,) = self.saved
+        return (grad * mask,)  # linear in grad; the mask is a constant
 
 
 class AsTypeOp(Function):

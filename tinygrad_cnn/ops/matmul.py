@@ -1,7 +1,9 @@
-"""Matrix product with np.matmul semantics: 1-D, 2-D and batched (broadcast) operands."""
+"""Matrix product with np.matmul semantics (1-D, 2-D and batched operands), and Dense's op."""
 
 import numpy as np
 
+from .. import workspace
+from ..checks import check_bool, check_float_array, check_same_dtype
 from ..function import Function
 from .elementwise import unbroadcast
 
@@ -75,3 +77,66 @@ def _swap_last_axes(t):
     axes = list(range(t.ndim))
     axes[-2:] = axes[:-3:-1]
     return t.transpose(tuple(axes))
+
+
+class DenseOp(Function):
+    """``x @ kernel + bias`` over the last axis of x, with an optional ReLU: Keras' Dense.
+
+    One GEMM, then the bias and the ReLU in place on its output while it is in cache
+    (``F.relu(x @ kernel + bias)`` would take three ops and two more arrays).
+    d/dx = g @ kernelᵀ, d/dkernel = xᵀ @ g, d/dbias = Σ g, where g is the incoming gradient
+    zeroed where the ReLU's output is 0.
+    """
+
+    name = "dense"
+
+    def __init__(self, relu=False):
+        self.relu = check_bool(relu, "relu")
+
+    def describe(self):
+        return "dense + relu" if self.relu else "dense"
+
+    def check(self, x, kernel, bias=None):
+        check_float_array(x, "x", self.name)
+        check_float_array(kernel, "kernel", self.name)
+        check_same_dtype(x, kernel, "kernel", self.name)
+        if kernel.ndim != 2 or x.ndim == 0 or x.shape[-1] != kernel.shape[0]:
+            raise ValueError(f"dense: kernel must have shape (in, out) with in = the last axis "
+                             f"of x; got x {x.shape} and kernel {kernel.shape}")
+        if bias is not None:
+            check_float_array(bias, "bias", self.name)
+            check_same_dtype(x, bias, "bias", self.name)
+            if bias.shape != kernel.shape[1:]:
+                raise ValueError(f"dense: bias must have shape ({kernel.shape[1]},), one value "
+                                 f"per output; got shape {bias.shape}")
+
+    def forward(self, x, kernel, bias=None):
+        x2 = x.reshape(-1, x.shape[-1])                             # (M, in)
+        out = np.matmul(x2, kernel, out=workspace.empty((len(x2), kernel.shape[1]), x.dtype))
+        if bias is not None:
+            out += bias
+        if self.relu:
+            np.maximum(out, 0, out=out)
+        self.save_for_backward(x2, kernel, x.shape, out if self.relu else None)
+        return out.reshape(*x.shape[:-1], kernel.shape[1])
+
+    def backward(self, grad):
+        x2, kernel, x_shape, relu_out = self.saved
+        needs = self.needs_input_grad
+        g = grad.reshape(-1, kernel.shape[1])                       # (M, out)
+        if relu_out is not None:
+            g = g * (relu_out > 0)
+        dx = (g @ kernel.T).reshape(x_shape) if needs[0] else None
+        dkernel = x2.T @ g if needs[1] else None
+        dbias = (g.sum(axis=0) if needs[2] else None,) if len(needs) > 2 else ()
+        return (dx, dkernel, *dbias)
+
+    def backward_graph(self, grad, inputs, output):
+        x, kernel = inputs[:2]
+        if self.relu:  # the mask is piecewise constant: a constant of the new graph
+            grad = grad * np.asarray(output.data > 0, grad.dtype)
+        g = grad.reshape(-1, kernel.shape[1])
+        dx = (g @ kernel.T).reshape(x.shape)
+        dkernel = x.reshape(-1, x.shape[-1]).T @ g
+        dbias = (g.sum(axis=0),) if len(inputs) > 2 else ()
+        return (dx, dkernel, *dbias)

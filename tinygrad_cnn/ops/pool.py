@@ -14,16 +14,23 @@ columns, e.g. 2×2 pooling of 28×28) backward needs no zero-filled buffer: max 
 each tap's share straight into its strided view, average pool spreads the gradient with
 one broadcast copy. Every other case (overlapping windows, gaps, leftovers) accumulates
 into zeros, so the general path stays correct for all.
+
+Fast path: 2×2 max pooling with stride 2 and no padding (every MNIST net has it). Forward
+also records, per window, which of its four elements is the first maximum, as a one-hot
+(N, OH, 2, OW, 2, C) bool array laid out like the input, so backward is a single
+broadcast multiply instead of finding the maxima again (``MaxPool2DOp.fast_path``; the
+general path computes the same values and gradients and is tested against it).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import workspace
 from ..checks import check_float_array, check_nhwc
 from ..function import Function
 from ..shapes import resolve_pads, standardize_padding, standardize_pair, window_output_hw
-from .window import crop_hw, pad_hw, tap, window_label
+from .window import crop_hw, pad_hw, tap, tiles, window_label
 
 
 class _Pool2DOp(Function):
@@ -62,9 +69,11 @@ class _Pool2DOp(Function):
     def _combine_taps(self, ufunc, xp, out_hw):
         """``ufunc`` folded over the window taps of ``xp``: one pass per tap, no copy first."""
         views = [tap(xp, i, j, out_hw, self.strides) for i, j in self._taps()]
+        out = workspace.empty(views[0].shape, xp.dtype)             # (N, OH, OW, C)
         if len(views) == 1:
-            return views[0].copy()
-        out = ufunc(views[0], views[1])
+            np.copyto(out, views[0])
+            return out
+        ufunc(views[0], views[1], out=out)
         for view in views[2:]:
             ufunc(out, view, out=out)
         return out
@@ -85,23 +94,38 @@ class MaxPool2DOp(_Pool2DOp):
     """
 
     name = "max_pool2d"
+    fast_path = True  # False: every geometry takes the general path (for tests)
 
     def forward(self, x):
         pads, out_hw = self._geometry(x)
+        if self.fast_path and self._is_2x2_stride_2(pads):
+            out, first_max = _max_pool_2x2(x, out_hw, find_first_max=self.records)
+            self.save_for_backward(None, out, pads, x.shape, first_max)
+            return out
         xp = pad_hw(x, pads, -np.inf)                               # (N, Hp, Wp, C)
         out = self._combine_taps(np.maximum, xp, out_hw)            # (N, OH, OW, C)
-        self.save_for_backward(xp, out, pads, x.shape)
+        self.save_for_backward(xp, out, pads, x.shape, None)
         return out
 
     def backward(self, grad):
-        xp, out, pads, x_shape = self.saved
+        xp, out, pads, x_shape, first_max = self.saved
+        if first_max is not None:
+            return (_route_2x2(grad, first_max, x_shape),)
         return (self._route(grad, self._first_max_hits(xp, out), xp.shape, pads, x_shape),)
 
     def backward_graph(self, grad, inputs, output):
-        xp, out, pads, x_shape = self.saved
+        xp, out, pads, x_shape, first_max = self.saved
         # the routing is piecewise constant: the same windows send to the same elements
-        hits = [hit.copy() for hit in self._first_max_hits(xp, out)]
-        return (MaxPoolRouteOp(self, hits, xp.shape, pads, x_shape).apply(grad),)
+        if first_max is not None:
+            hits = [first_max[:, :, i, :, j].copy() for i, j in self._taps()]
+        else:
+            hits = [hit.copy() for hit in self._first_max_hits(xp, out)]
+        return (MaxPoolRouteOp(self, hits, x_shape if xp is None else xp.shape, pads,
+                               x_shape).apply(grad),)
+
+    def _is_2x2_stride_2(self, pads) -> bool:
+        return (self.pool_size == (2, 2) and self.strides == (2, 2)
+                and pads == ((0, 0), (0, 0)))
 
     def _first_max_hits(self, xp, out):
         """Per tap, in row-major order: the windows whose first maximum sits at that tap."""
@@ -125,7 +149,7 @@ class MaxPool2DOp(_Pool2DOp):
         """Each window's gradient to its first maximum: (N, OH, OW, C) → (N, H, W, C)."""
         out_hw = grad.shape[1:3]
         exact = self._tiles_exactly(xp_shape[1:3], out_hw)
-        dxp = (np.empty if exact else np.zeros)(xp_shape, grad.dtype)
+        dxp = (workspace.empty if exact else workspace.zeros)(xp_shape, grad.dtype)
         disjoint = self._disjoint()
         for (i, j), hit in zip(self._taps(), hits, strict=True):
             target = tap(dxp, i, j, out_hw, self.strides)
@@ -141,6 +165,50 @@ class MaxPool2DOp(_Pool2DOp):
         out_hw = hits[0].shape[1:3]
         return sum(tap(hp, i, j, out_hw, self.strides) * hit
                    for (i, j), hit in zip(self._taps(), hits, strict=True))
+
+
+def _max_pool_2x2(x, out_hw, find_first_max=True):
+    """2×2 stride-2 max pooling of x (N, H, W, C) and each window's first maximum.
+
+    Returns the (N, OH, OW, C) maxima and a bool (N, OH, 2, OW, 2, C) array, True at each
+    window's first maximum in row-major order (the element backward sends the gradient to),
+    or None without ``find_first_max`` (nothing recorded: inference).
+    A window holding a NaN has NaN as its maximum and sends its gradient to one element.
+    """
+    n, _, _, c = x.shape
+    oh, ow = out_hw
+    window = tiles(x, (2, 2), out_hw)                              # (N, OH, 2, OW, 2, C)
+    top_left, top_right = window[:, :, 0, :, 0], window[:, :, 0, :, 1]
+    bottom_left, bottom_right = window[:, :, 1, :, 0], window[:, :, 1, :, 1]
+    out = np.maximum(top_left, top_right, out=workspace.empty((n, oh, ow, c), x.dtype))
+    if not find_first_max:
+        np.maximum(out, bottom_left, out=out)
+        return np.maximum(out, bottom_right, out=out), None
+    bottom = np.maximum(bottom_left, bottom_right, out=workspace.empty_like(out))
+    # within a row the left element wins ties, and the top row wins ties with the bottom
+    right_top = np.greater(top_right, top_left, out=workspace.empty(out.shape, np.bool_))
+    right_bottom = np.greater(bottom_right, bottom_left, out=workspace.empty_like(right_top))
+    below = np.greater(bottom, out, out=workspace.empty_like(right_top))
+    first_max = workspace.empty(window.shape, np.bool_)
+    hit = [[first_max[:, :, i, :, j] for j in range(2)] for i in range(2)]  # views
+    np.logical_or(right_top, below, out=hit[0][0])
+    np.logical_not(hit[0][0], out=hit[0][0])                       # top left: neither
+    np.greater(right_top, below, out=hit[0][1])                    # top right, top row wins
+    np.greater(below, right_bottom, out=hit[1][0])                 # bottom left
+    np.logical_and(below, right_bottom, out=hit[1][1])             # bottom right
+    np.maximum(out, bottom, out=out)
+    return out, first_max
+
+
+def _route_2x2(grad, first_max, x_shape):
+    """Backward of ``_max_pool_2x2``: each window's gradient to its first maximum."""
+    n, oh, _, ow, _, c = first_max.shape
+    dx = workspace.empty(x_shape, grad.dtype)                       # (N, H, W, C)
+    window = tiles(dx, (2, 2), (oh, ow))                            # a view into dx
+    np.multiply(grad[:, :, None, :, None, :], first_max, out=window)
+    dx[:, 2 * oh:] = 0  # rows and columns no window covers (odd sizes) get no gradient
+    dx[:, :, 2 * ow:] = 0
+    return dx
 
 
 class MaxPoolRouteOp(Function):
@@ -224,14 +292,17 @@ class AvgPool2DOp(_Pool2DOp):
 
     def spread(self, grad, counts, pads, x_shape, xp_shape):
         """Each window's gradient shared among its real elements: (N, OH, OW, C) → x's shape."""
-        share = grad / counts                                       # (N, OH, OW, C)
-        n, oh, ow, c = share.shape
-        kh, kw = self.pool_size
+        n, oh, ow, c = grad.shape
         if self._tiles_exactly(xp_shape[1:3], (oh, ow)):
-            # every element gets its window's share once: one broadcast copy
-            spread = np.broadcast_to(share[:, :, None, :, None, :], (n, oh, kh, ow, kw, c))
-            return crop_hw(spread.reshape(xp_shape), pads, x_shape[1:3])
-        dxp = np.zeros(xp_shape, grad.dtype)
+            # every element gets its window's share once: one broadcast division
+            dxp = workspace.empty(xp_shape, grad.dtype)
+            if np.ndim(counts):
+                counts = counts[:, :, None, :, None, :]
+            np.divide(grad[:, :, None, :, None, :], counts,
+                      out=tiles(dxp, self.pool_size, (oh, ow)))
+            return crop_hw(dxp, pads, x_shape[1:3])
+        share = grad / counts                                       # (N, OH, OW, C)
+        dxp = workspace.zeros(xp_shape, grad.dtype)
         for i, j in self._taps():
             target = tap(dxp, i, j, (oh, ow), self.strides)
             if self._disjoint():

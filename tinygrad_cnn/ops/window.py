@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import workspace
 from ..shapes import Pads
 
 
@@ -26,7 +27,7 @@ def pad_hw(x: np.ndarray, pads: Pads, fill=0) -> np.ndarray:
     if not (top or bottom or left or right):
         return x
     n, h, w, c = x.shape
-    out = np.empty((n, h + top + bottom, w + left + right, c), x.dtype)  # (N, Hp, Wp, C)
+    out = workspace.empty((n, h + top + bottom, w + left + right, c), x.dtype)  # (N, Hp, Wp, C)
     out[:, :top] = fill
     out[:, top + h:] = fill
     out[:, top:top + h, :left] = fill
@@ -61,6 +62,20 @@ def windows(a: np.ndarray, kernel_hw, out_hw, strides, dilation=(1, 1)) -> np.nd
                  s_h * dilation[0], s_w * dilation[1], s_c),
         writeable=False,
     )
+
+
+def tiles(a: np.ndarray, window_hw, out_hw) -> np.ndarray:
+    """Windows that tile ``a`` (N, H, W, C) side by side (stride = window) as a view.
+
+    Shape (N, OH, KH, OW, KW, C): element [n, y, i, x, j, c] is a[n, KH·y + i, KW·x + j, c],
+    the input's own memory order, so a loop over it runs straight through ``a``. Writable
+    when ``a`` is; rows and columns past KH·OH, KW·OW are left out.
+    """
+    n, _, _, c = a.shape
+    (kh, kw), (oh, ow) = window_hw, out_hw
+    s_n, s_h, s_w, s_c = a.strides
+    return as_strided(a, shape=(n, oh, kh, ow, kw, c),
+                      strides=(s_n, kh * s_h, s_h, kw * s_w, s_w, s_c))
 
 
 def _pair_label(pair, sep="×") -> str:
