@@ -66,6 +66,22 @@ def test_a_view_keeps_the_memory_of_its_base():
     assert address(workspace.empty(BIG, np.float32)) == where
 
 
+def test_a_request_takes_the_most_recent_block_that_fits_at_most_twice_its_size():
+    big = workspace.empty((1024, 128), np.float32)  # 512 KiB
+    other = workspace.empty((600, 128), np.float32)
+    big_at, other_at = address(big), address(other)
+    del other
+    del big  # shelved last: the most recent
+    fits = workspace.empty((700, 128), np.float32)  # 350 KiB: either block fits
+    assert address(fits) == big_at and fits.shape == (700, 128)
+    assert address(fits) % 64 == 0  # every array starts on a cache line
+    huge = workspace.empty((2048, 128), np.float32)  # 1 MiB
+    huge_at = address(huge)
+    del huge
+    small = workspace.empty((520, 128), np.float32)  # 260 KiB: the 1 MiB block is too big
+    assert address(small) not in (huge_at, big_at) and address(small) == other_at
+
+
 def test_small_arrays_come_from_numpy_directly():
     small = workspace.empty((10, 10), np.float64)
     assert small.base is None and small.shape == (10, 10)
