@@ -266,3 +266,14 @@ def test_arrays_a_user_keeps_are_never_overwritten():
         convnet_loss(model, rng.random((64, 28, 28, 1), dtype=np.float32),
                      rng.integers(0, 10, 64)).backward()
     np.testing.assert_array_equal(activations[0].data, kept)
+
+
+def test_a_gradient_on_workspace_memory_becomes_grad_without_a_copy_but_views_are_copied():
+    x = Tensor(np.random.default_rng(0).standard_normal((64, 32, 32, 4)).astype(np.float32),
+               requires_grad=True)
+    F.max_pool2d(x, 2).backward(np.ones((64, 16, 16, 4), np.float32))
+    assert workspace.owns(x.grad)  # the op's fresh dx, kept as it is (256 KiB and more)
+    y = Tensor(np.ones((512, 128), np.float32), requires_grad=True)
+    (y.reshape(128, 512) * 2).reshape(512, 128).sum().backward()
+    assert x.grad.base is not None and y.grad.flags.owndata
+    assert not workspace.owns(workspace.empty(BIG, np.float32)[1:])

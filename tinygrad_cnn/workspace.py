@@ -113,6 +113,12 @@ def empty(shape, dtype) -> np.ndarray:
     return np.asarray(_Lease(block, shape, dtype))
 
 
+def owns(a: np.ndarray) -> bool:
+    """True for a whole array from ``empty`` (not a view of one): it owns its memory as
+    much as an array from ``np.empty`` does."""
+    return type(a.base) is _Lease
+
+
 def empty_like(a: np.ndarray) -> np.ndarray:
     """``empty(a.shape, a.dtype)``."""
     return empty(a.shape, a.dtype)
