@@ -121,6 +121,8 @@ def owns(a: np.ndarray) -> bool:
 
 def empty_like(a: np.ndarray) -> np.ndarray:
     """``empty(a.shape, a.dtype)``."""
+    if a.nbytes < MIN_BYTES:  # the common small case, without empty's bookkeeping
+        return np.empty(a.shape, a.dtype)
     return empty(a.shape, a.dtype)
 
 
