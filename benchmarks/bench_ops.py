@@ -25,22 +25,51 @@ Finally the forward GEMM of layer B is timed alone and compared with the square 
 matmul rate numpy reaches in the same run (target: ≥ 60 %). ``--stages`` adds a profile of
 layer B's forward+backward by stage.
 
-What bounds layer B (measured on the 2-core reference machine with both libraries in one
-process, before the harness): PyTorch runs a direct oneDNN convolution, while ours is
-three OpenBLAS GEMMs plus memory passes. The GEMMs
-alone (forward (25088, 289)·(289, 64), dW, and nine (25088, 64)·(64, 32) tap GEMMs for
-dx) reach only 50–65 % of the square-matmul rate because one side is only 32–64 wide,
-and they already take about as long as PyTorch's whole forward+backward. On top come the
-im2col copy (a 29 MB patch matrix) and the col2im adds, memory-bound single passes that a
-second thread does not speed up (tried: OpenBLAS's spinning worker and the memory
-bandwidth are the limit). Layers with one input channel (A, seed) and pooling have no
-big GEMMs and are at or below PyTorch's time.
+What the conv does now (issue #13; ops/conv.py): forward is im2col + GEMM over chunks of
+images holding ``CHUNK_BYTES`` (4 MiB) of patches, bias in the GEMM (a column of ones),
+ReLU in place on each chunk; backward masks the gradient once, rebuilds each chunk's
+patches for dW, and gets dx by per-tap GEMMs into one reused block added into dx. All
+large arrays come from ``workspace.py``, so a step maps no new memory.
+
+Levers tried for layer B (128×14×14×32 → 64, 3×3 'same'), times in ms; "1T" is CPU time
+of one thread in one process (the steadiest figure on the shared machine), "2T" wall
+time with 2 threads on a quiet machine:
+- Chunked im2col + GEMM (kept): forward 12.4 → 9.4-9.9 (1T); OpenBLAS reaches ~100
+  GFLOP/s on the whole (25088, 288) patch matrix and 135-150 on a (784, 288) chunk that
+  stays in cache. Chunk size, training step (1T): 1, 2 and 4 MiB equal, 8 MiB +10 %, whole
+  batch +18 %; 4 MiB kept (fewer GEMM calls on 2 threads).
+- Bias as a column of ones in the GEMM vs a separate pass over the output: 8.7-9.8 vs
+  8.8-10.4 (kept the column).
+- dx: nine per-tap GEMMs (the original) vs one wide GEMM (M, 64)·(64, 288) + col2im from
+  its interleaved result: per-tap 8.9 vs 10.2 (2T), 13.4 vs 13.9 (1T); for the simple
+  convnet's second conv 6.1 vs 6.7-7.6 (2T), 8.6 vs 9.6 (1T). Per-tap kept. Also tried:
+  the wide GEMM per chunk (col2im in cache: 6.4 + 3.3 (1T), no better overall); col2im in
+  runs of KW·C values (windows KW columns apart do not overlap: 0.10 vs 0.15-0.19 ms per
+  chunk alone, no gain in place); dx as the conv of the padded gradient with the flipped
+  kernel (no col2im: im2col 2.7 + (M, 576)·(576, 32) GEMM 9.1 vs 9.6, dropped); nine tap
+  GEMMs as one batched matmul (9.4 + 2.7 vs 6.4 + 3.3, dropped).
+- Reusing the forward's patch matrix for dW instead of rebuilding it: dW 7.3 vs 7.6 (1T,
+  second conv), training step 2T equal, 1T worse, and 18-29 MB more memory: dropped.
+- Winograd F(2×2, 3×3) (ops/winograd.py, removed): the 16 batched GEMMs take 2.9 instead
+  of 6.5, but numpy's transforms cost more than that. Transforms as 16×16 / 4×16 GEMMs
+  (kron(Bᵀ, Bᵀ), kron(Aᵀ, Aᵀ)): forward 8.8 vs 9.8, backward 22.7 vs 23.9 (1T, chunks of 4
+  images, while the machine was loaded); transforms as whole-array adds: forward 14.7 vs
+  10.5, backward 25.4 vs 25.7. Wider layers gain in backward only (64→128: forward 19.9
+  vs 16.5, backward 31.4 vs 37.3; 128→256: 36.0 vs 31.1, 57.0 vs 65.5). Dropped.
+- Splitting numpy's passes (im2col, masks, col2im, pooling) over two Python threads:
+  with OpenBLAS on one thread the second conv's backward went 16.3 → 9.4; with OpenBLAS on
+  two (the default) 14.0 → 13.8-14.9, because OpenBLAS's idle worker keeps spinning on
+  the second core after each GEMM. numpy gives no way to change OpenBLAS's thread count,
+  so this was dropped: on two threads only the GEMMs use the second core.
+
+What bounds layer B: its GEMMs alone (forward, dW, nine dx taps) take about as long as
+PyTorch's whole forward+backward (oneDNN's direct convolution runs at ~190 GFLOP/s on two
+threads, OpenBLAS's narrow GEMMs at 120-250), and on two threads every pass numpy makes
+(im2col, masks, the col2im adds) runs on one core.
 
 With the harness (one process per library) on the shared 2-core machine while other jobs
-ran (load 1.5–3): at 2 threads many times jump to multiples of 4–8 ms and round medians
-spread by up to 40×, in both libraries (a second BLAS/OpenMP thread waiting for a core);
-``--threads 1`` gave spreads of 5–30 % and layer B fwd+bwd 34 ms ours vs 22 ms PyTorch,
-its forward GEMM at 63 % of the square-matmul rate.
+run, times at 2 threads jump to multiples of 4–8 ms (a second BLAS/OpenMP thread waiting
+for a core), in both libraries: compare runs made while ``uptime`` shows a load below 1.
 """
 
 from __future__ import annotations

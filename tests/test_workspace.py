@@ -66,6 +66,22 @@ def test_a_view_keeps_the_memory_of_its_base():
     assert address(workspace.empty(BIG, np.float32)) == where
 
 
+def test_a_request_takes_the_most_recent_block_that_fits_at_most_twice_its_size():
+    big = workspace.empty((1024, 128), np.float32)  # 512 KiB
+    other = workspace.empty((600, 128), np.float32)
+    big_at, other_at = address(big), address(other)
+    del other
+    del big  # shelved last: the most recent
+    fits = workspace.empty((700, 128), np.float32)  # 350 KiB: either block fits
+    assert address(fits) == big_at and fits.shape == (700, 128)
+    assert address(fits) % 64 == 0  # every array starts on a cache line
+    huge = workspace.empty((2048, 128), np.float32)  # 1 MiB
+    huge_at = address(huge)
+    del huge
+    small = workspace.empty((520, 128), np.float32)  # 260 KiB: the 1 MiB block is too big
+    assert address(small) not in (huge_at, big_at) and address(small) == other_at
+
+
 def test_small_arrays_come_from_numpy_directly():
     small = workspace.empty((10, 10), np.float64)
     assert small.base is None and small.shape == (10, 10)
@@ -250,3 +266,14 @@ def test_arrays_a_user_keeps_are_never_overwritten():
         convnet_loss(model, rng.random((64, 28, 28, 1), dtype=np.float32),
                      rng.integers(0, 10, 64)).backward()
     np.testing.assert_array_equal(activations[0].data, kept)
+
+
+def test_a_gradient_on_workspace_memory_becomes_grad_without_a_copy_but_views_are_copied():
+    x = Tensor(np.random.default_rng(0).standard_normal((64, 32, 32, 4)).astype(np.float32),
+               requires_grad=True)
+    F.max_pool2d(x, 2).backward(np.ones((64, 16, 16, 4), np.float32))
+    assert workspace.owns(x.grad)  # the op's fresh dx, kept as it is (256 KiB and more)
+    y = Tensor(np.ones((512, 128), np.float32), requires_grad=True)
+    (y.reshape(128, 512) * 2).reshape(512, 128).sum().backward()
+    assert x.grad.base is not None and y.grad.flags.owndata
+    assert not workspace.owns(workspace.empty(BIG, np.float32)[1:])

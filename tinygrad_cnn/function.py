@@ -63,6 +63,9 @@ class Function:
     gradient_of = None  # for ops that compute another op's gradient: that op's name
     layer = None  # the layer whose call created this node, if any
     needs_input_grad: tuple = ()
+    # Whether this call is recorded for backward. Already known when ``forward`` runs, so an
+    # op can skip what only its backward would need (inference, ``no_grad``).
+    records = True
 
     def check(self, *arrays: np.ndarray) -> None:
         """Raise ValueError/TypeError for inputs ``forward`` cannot take (default: accept)."""
@@ -89,12 +92,6 @@ class Function:
             f"(see docs/custom_ops.md)"
         )
 
-    @property
-    def records(self) -> bool:
-        """Whether this call is recorded for backward; known when ``forward`` runs, so an
-        op can skip what only its backward would need (inference, ``no_grad``)."""
-        return True in self.needs_input_grad
-
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
 
@@ -120,10 +117,12 @@ class Function:
         arrays = [t.data for t in inputs]
         self.check(*arrays)
         needs = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
-        self.needs_input_grad = needs  # before forward: see ``records``
+        if True not in needs:
+            self.records = False  # before forward: see ``records``
         out = type(inputs[0])._from_op(self.forward(*arrays))
         if True in needs:
             self.parents = tuple(inputs)
+            self.needs_input_grad = needs
             if _layer_scope:
                 self.layer = _layer_scope[-1]
             out.requires_grad = True

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, function
+from . import autograd, function, workspace
 from .checks import check_bool
 from .ops.elementwise import (
     AbsOp,
@@ -250,7 +250,7 @@ class Tensor:
     def _accumulate_grad(self, g: np.ndarray, stored: set) -> None:
         if type(g) is not np.ndarray or g.dtype != self.dtype:
             g = np.asarray(g, dtype=self.dtype)  # numpy scalars from 0-d ops, other dtypes
-        elif not g.flags.owndata or id(g) in stored:
+        elif not (g.flags.owndata or workspace.owns(g)) or id(g) in stored:
             # Never alias an array another node may also hold: a view of an upstream
             # gradient, or the very array `AddOp.backward` handed to both of its inputs.
             g = g.copy()

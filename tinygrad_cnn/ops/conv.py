@@ -14,16 +14,16 @@ a 3×3 kernel). Written out and read back, it costs two trips to memory, and Ope
 at ~100 GFLOP/s on it against ~140 on a chunk that stays in the caches (measured on one
 thread). So the op takes ``CHUNK_BYTES`` of patches at a time, in one buffer that every
 chunk reuses. No patch matrix is kept for backward: backward rebuilds each chunk's patches
-from the saved input, which costs less than the GEMM time it saves.
+from the saved input (keeping them measured no faster, for 18-29 MB more memory).
 
-Backward, chunk by chunk:
-- relu: the gradient is zeroed where the output was 0 (into a chunk buffer);
-- dW (and db): ``cols.T @ g``, summed over the chunks;
-- dx: one wide GEMM ``g @ W.T`` gives, for every tap (i, j) of the kernel, the
-  (n, OH, OW, C_in) gradient of the input pixels under that tap; adding these KH·KW
-  blocks into strided views of dx is col2im, with a Python loop over KH×KW only. Each
-  block is clipped to the part that lands inside the unpadded input (``shapes.tap_span``),
-  so no padded gradient buffer is built and then cropped.
+Backward:
+- relu: the gradient is zeroed where the output was 0, in one pass;
+- dW (and db): ``cols.T @ g``, chunk by chunk as in forward, summed;
+- dx: for every tap (i, j) of the kernel, the GEMM ``g @ W[i, j].T`` gives the
+  (N, OH, OW, C_in) gradient of the input pixels under that tap; adding these KH·KW
+  contiguous blocks into strided views of dx is col2im, with a Python loop over KH×KW
+  only. Each block is clipped to the part that lands inside the unpadded input
+  (``shapes.tap_span``), so no padded gradient buffer is built and then cropped.
 
 Single-channel input (C_in = 1, e.g. MNIST's first layer) uses *tap-major* patches
 (KH·KW, M_c) instead: each tap is then one contiguous copy, and its GEMMs run with the
@@ -218,35 +218,81 @@ def conv_backward(grad, x, kernel, geometry, want=(True, True, False), relu_out=
     want_x, want_kernel, want_bias = want
     x_shape = x if isinstance(x, tuple) else x.shape
     kh, kw, c, f = kernel if isinstance(kernel, tuple) else kernel.shape
-    n, oh, ow, _ = grad.shape
-    k = kh * kw * c
-    dtype = grad.dtype
-    image_bytes = oh * ow * (k + 1) * dtype.itemsize                # patch bytes per image
-    per = images_per_chunk(n, image_bytes)
-    want_w = want_kernel or want_bias
-    if want_w:
-        xp = pad_hw(x, pads)
-        patches = workspace.empty((per * oh * ow * (k + 1),), dtype)
-        dw = np.zeros((k + want_bias, f), dtype)                    # (K[+1], F)
+    if relu_out is not None:  # d relu = 1 where the output is positive, else 0
+        grad = np.multiply(grad, relu_out > 0, out=workspace.empty(grad.shape, grad.dtype))
+    dx = dkernel = dbias = None
+    if want_kernel or want_bias:
+        dw = _weight_grad(grad, x, (kh, kw), geometry, want_bias)   # (K[+1], F)
+        k = kh * kw * c
+        dkernel = dw[:k].reshape(kh, kw, c, f) if want_kernel else None
+        dbias = dw[k] if want_bias else None
     if want_x:
-        input_grad = _InputGrad(kernel, x_shape, (oh, ow), geometry, per)
-        dx = workspace.empty(x_shape, dtype)                        # (N, H, W, C)
-    if relu_out is not None:
-        masked = workspace.empty((per * oh * ow * f,), dtype)
+        dx = _input_grad(grad, kernel, x_shape, geometry)
+    return dx, dkernel, dbias
+
+
+def _weight_grad(grad, x, kernel_hw, geometry, ones_column):
+    """``cols.T @ grad`` summed over chunks of images, the patches rebuilt chunk by chunk."""
+    strides, pads, dilation = geometry
+    n, oh, ow, f = grad.shape
+    k = kernel_hw[0] * kernel_hw[1] * x.shape[3] + ones_column
+    image_bytes = oh * ow * k * grad.dtype.itemsize                 # patch bytes per image
+    patches = workspace.empty((images_per_chunk(n, image_bytes) * oh * ow * k,), grad.dtype)
+    xp = pad_hw(x, pads)
+    dw = np.zeros((k, f), grad.dtype)                               # (K[+1], F)
     for n0, n1 in chunks(n, image_bytes):
-        g = grad[n0:n1].reshape(-1, f)                              # (M_c, F)
-        if relu_out is not None:  # d relu = 1 where the output is positive, else 0
-            g = np.multiply(g, relu_out[n0:n1].reshape(-1, f) > 0,
-                            out=masked[:g.size].reshape(g.shape))
-        if want_w:
-            cols = im2col(xp[n0:n1], (kh, kw), (oh, ow), strides, dilation,
-                          ones_column=want_bias, out=patches)       # (M_c, K[+1])
-            dw += cols.T @ g
-        if want_x:
-            input_grad(g, dx[n0:n1])
-    return (dx if want_x else None,
-            dw[:k].reshape(kh, kw, c, f) if want_kernel else None,
-            dw[k] if want_bias else None)
+        cols = im2col(xp[n0:n1], kernel_hw, (oh, ow), strides, dilation, ones_column,
+                      out=patches)                                  # (M_c, K[+1])
+        dw += cols.T @ grad[n0:n1].reshape(-1, f)
+    return dw
+
+
+def _input_grad(grad, kernel, x_shape, geometry):
+    """col2im: per-tap GEMMs ``grad @ W[i, j].T``, each added into a strided view of dx.
+
+    One (N·OH·OW, C_in) block buffer serves every tap, so it is still in cache when added;
+    each block is clipped to the part that lands inside the unpadded input
+    (``shapes.tap_span``). Measured faster than one wide GEMM followed by col2im over the
+    interleaved (M, KH·KW·C_in) result, on one thread and on two.
+    """
+    strides, pads, dilation = geometry
+    n, h, w, c = x_shape
+    kh, kw, _, f = kernel.shape
+    oh, ow = grad.shape[1:3]
+    g = grad.reshape(-1, f)                                         # (M, F)
+    (top, _), (left, _) = pads
+    # where each tap lands inside the unpadded input; taps reading only padding add
+    # nothing and are skipped
+    spans = {i * kw + j: (tap_span(i * dilation[0], top, strides[0], oh, h),
+                          tap_span(j * dilation[1], left, strides[1], ow, w))
+             for i in range(kh) for j in range(kw)}
+    spans = {t: s for t, s in spans.items() if s[0][1] != slice(0, 0) != s[1][1]}
+    if c == 1:
+        per_tap = np.matmul(kernel.reshape(kh * kw, f), g.T, out=workspace.empty(
+            (kh * kw, g.shape[0]), g.dtype)).reshape(kh * kw, n, oh, ow, 1)
+
+        def tap_grad(t):                                            # (N, OH, OW, 1)
+            return per_tap[t]
+    else:
+        w_taps = np.ascontiguousarray(
+            kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))      # (KH·KW, F, C)
+        block = workspace.empty((n * oh * ow, c), g.dtype)          # reused: stays in cache
+
+        def tap_grad(t):                                            # (N, OH, OW, C)
+            return np.matmul(g, w_taps[t], out=block).reshape(n, oh, ow, c)
+    # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
+    # starts dx as a copy, which saves a pass over zeros
+    whole = [t for t, ((rows, _), (cols, _)) in spans.items()
+             if rows == slice(0, h, 1) and cols == slice(0, w, 1)]
+    dx = workspace.empty(x_shape, g.dtype)                          # (N, H, W, C)
+    if whole:
+        (_, rows_out), (_, cols_out) = spans.pop(whole[0])
+        np.copyto(dx, tap_grad(whole[0])[:, rows_out, cols_out])
+    else:
+        dx.fill(0)
+    for t, ((rows_in, rows_out), (cols_in, cols_out)) in spans.items():
+        dx[:, rows_in, cols_in] += tap_grad(t)[:, rows_out, cols_out]
+    return dx
 
 
 def conv_kernel_grad(x, grad, kernel_hw, strides, pads, dilation):
@@ -260,64 +306,6 @@ def conv_input_grad(grad, kernel, x_shape, strides, pads, dilation):
     """col2im: d(conv output)/dx contracted with ``grad`` (N, OH, OW, F) → (N, H, W, C)."""
     return conv_backward(grad, tuple(x_shape), kernel, (strides, pads, dilation),
                          want=(True, False, False))[0]
-
-
-class _InputGrad:
-    """dx of a conv for one chunk of images at a time: one GEMM, then col2im.
-
-    ``_InputGrad(kernel, x_shape, out_hw, geometry, per)(g, dx)`` writes into ``dx``
-    (n_c, H, W, C) the input gradient of the chunk whose output gradient is ``g``
-    (n_c·OH·OW, F); ``per`` is the most images a chunk holds.
-    """
-
-    def __init__(self, kernel, x_shape, out_hw, geometry, per):
-        strides, pads, dilation = geometry
-        kh, kw, c, f = kernel.shape
-        h, w = x_shape[1:3]
-        oh, ow = out_hw
-        (top, _), (left, _) = pads
-        # where each tap lands inside the unpadded input; taps reading only padding add
-        # nothing and are skipped
-        spans = {i * kw + j: (tap_span(i * dilation[0], top, strides[0], oh, h),
-                              tap_span(j * dilation[1], left, strides[1], ow, w))
-                 for i in range(kh) for j in range(kw)}
-        self.spans = {t: s for t, s in spans.items()
-                      if s[0][1] != slice(0, 0) != s[1][1]}
-        # a tap that touches every input pixel (the centre tap of a stride-1 'same' conv)
-        # starts dx as a copy, which saves a pass over zeros
-        self.whole = next((t for t, ((rows, _), (cols, _)) in self.spans.items()
-                           if rows == slice(0, h, 1) and cols == slice(0, w, 1)), None)
-        self.taps, self.c, self.out_hw = kh * kw, c, out_hw
-        if c == 1:  # tap-major: blocks = weights @ g.T, one contiguous row per tap
-            self.weights = kernel.reshape(kh * kw, f)                       # (taps, F)
-        else:  # blocks = g @ weights, every tap's channels side by side in a row
-            self.weights = np.ascontiguousarray(kernel.reshape(kh * kw * c, f).T)
-        self.buffer = workspace.empty((per * oh * ow * kh * kw * c,), kernel.dtype)
-
-    def __call__(self, g, dx):
-        n = dx.shape[0]
-        oh, ow = self.out_hw
-        size = g.shape[0] * self.taps * self.c
-        if self.c == 1:
-            blocks = np.matmul(self.weights, g.T, out=self.buffer[:size].reshape(self.taps, -1))
-            blocks = blocks.reshape(self.taps, n, oh, ow, 1)
-
-            def block(t):                                           # (n, OH, OW, 1)
-                return blocks[t]
-        else:
-            blocks = np.matmul(g, self.weights, out=self.buffer[:size].reshape(g.shape[0], -1))
-            blocks = blocks.reshape(n, oh, ow, self.taps, self.c)
-
-            def block(t):                                           # (n, OH, OW, C)
-                return blocks[:, :, :, t]
-        if self.whole is None:
-            dx.fill(0)
-        else:
-            (_, rows_out), (_, cols_out) = self.spans[self.whole]
-            np.copyto(dx, block(self.whole)[:, rows_out, cols_out])
-        for t, ((rows_in, rows_out), (cols_in, cols_out)) in self.spans.items():
-            if t != self.whole:
-                dx[:, rows_in, cols_in] += block(t)[:, rows_out, cols_out]
 
 
 # ------------------------------------------------- the gradients as ops (second order)
