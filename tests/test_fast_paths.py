@@ -3,10 +3,10 @@ and gradgradcheck (second order, through ``backward_graph``) through the fast pa
 
 - Conv2D/Dense with activation='relu' run one fused op (``relu=True``); the twin is the op
   without it followed by ``F.relu``.
-- 2×2 stride-2 max pooling records each window's first maximum in forward; the twin is the
-  general path (``MaxPool2DOp.fast_path = False``).
 - Convolution works on chunks of images; the twin is one image per chunk, or the whole
   batch in one chunk (``conv.CHUNK_BYTES``).
+- A recorded convolution keeps its patch matrices for dW when they are small; the twin
+  rebuilds them in backward (``conv.KEEP_BYTES = 0``).
 """
 
 import numpy as np
@@ -16,7 +16,6 @@ import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn import functional as F
 from tinygrad_cnn.ops import conv
-from tinygrad_cnn.ops.pool import MaxPool2DOp
 
 
 def tensors(*shapes, dtype=np.float64, seed=0, scale=1.0):
@@ -75,9 +74,9 @@ def test_fused_conv_relu_in_float32_matches_the_general_path():
                  lambda *t: F.relu(F.conv2d(*t, padding="same")), inputs, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 1 << 40])  # one image per chunk; one chunk
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 5])  # 5 images: 1+1+1+1+1, 1+2+2, 5
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv_chunks_give_the_same_numbers(case, chunk_bytes, monkeypatch):
+def test_conv_chunks_give_the_same_numbers(case, images_per_chunk, monkeypatch):
     x_shape, (kh, kw), c_out, strides, padding, dilation = case
     x_shape = (5, *x_shape[1:])  # several images, so chunking has something to split
     inputs = tensors(x_shape, (kh, kw, x_shape[3], c_out), (c_out,))
@@ -85,8 +84,9 @@ def test_conv_chunks_give_the_same_numbers(case, chunk_bytes, monkeypatch):
     def op(*t):
         return F.conv2d(*t, strides, padding, dilation, relu=True)
 
+    monkeypatch.setattr(conv, "KEEP_BYTES", 0)  # the forward's chunks, not one kept batch
     default = values_and_grads(op, inputs)
-    monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(conv, "images_per_chunk", lambda n, image_bytes: images_per_chunk)
     for a, b in zip(values_and_grads(op, inputs), default):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert tc.gradcheck(op, inputs)
@@ -127,63 +127,38 @@ def test_dense_layer_with_relu_is_one_op_and_rejects_bad_shapes():
         F.dense(np.ones((2, 4)), np.ones((4, 3)), np.ones(4))
 
 
-# ----------------------------------------------------- 2×2 max pooling fast path
-POOL_SHAPES = {
-    "even 28x28": (2, 8, 8, 3),
-    "odd sizes: last row and column unused": (2, 7, 9, 2),
-    "one window": (1, 2, 2, 1),
-}
+# ------------------------------------- a recorded conv keeps its patches for dW
+def test_a_recorded_conv_keeps_small_patches_and_rebuilds_large_ones(monkeypatch):
+    x, kernel, bias = tensors((4, 7, 7, 3), (3, 3, 3, 5), (5,))
 
+    def op(*t):
+        return F.conv2d(*t, padding="same", relu=True)
 
-def general_max_pool(monkeypatch):
-    monkeypatch.setattr(MaxPool2DOp, "fast_path", False)
-
-
-@pytest.mark.parametrize("shape", POOL_SHAPES.values(), ids=POOL_SHAPES.keys())
-@pytest.mark.parametrize("ties", [False, True])
-def test_2x2_max_pool_fast_path_equals_the_general_path(shape, ties, monkeypatch):
-    rng = np.random.default_rng(0)
-    # small integers tie in most windows (zeros after a ReLU do too): the first maximum in
-    # row-major order must get the gradient on both paths
-    x = rng.integers(0, 3, shape).astype(np.float64) if ties else rng.standard_normal(shape)
-    for padding in ("valid", "same"):  # 'same' on even sizes needs no padding: fast too
-        xt = Tensor(x, requires_grad=True)
-        fast = values_and_grads(lambda t: F.max_pool2d(t, 2, padding=padding), [xt])
-        with monkeypatch.context() as m:
-            general_max_pool(m)
-            general = values_and_grads(lambda t: F.max_pool2d(t, 2, padding=padding), [xt])
-        for a, b in zip(fast, general):
-            np.testing.assert_array_equal(a, b)
-
-
-def test_2x2_max_pool_fast_path_is_taken_and_gradchecks():
-    x = Tensor(np.random.default_rng(0).permutation(np.arange(2 * 6 * 5 * 2.0)).reshape(
-        2, 6, 5, 2), requires_grad=True)
-    out = F.max_pool2d(x, 2)
-    assert out._ctx.saved[-1] is not None  # the first-maximum one-hot of the fast path
-    assert tc.gradcheck(lambda t: F.max_pool2d(t, 2), [x])
-    assert tc.gradgradcheck(lambda t: F.max_pool2d(t, 2), [x])
-
-
-def test_2x2_max_pool_fast_path_in_float32_after_a_relu(monkeypatch):
-    x = np.maximum(np.random.default_rng(0).standard_normal((4, 10, 10, 8)), 0).astype(
-        np.float32)
-    xt = Tensor(x, requires_grad=True)
-    fast = values_and_grads(lambda t: F.max_pool2d(t, 2), [xt])
-    general_max_pool(monkeypatch)
-    for a, b in zip(fast, values_and_grads(lambda t: F.max_pool2d(t, 2), [xt])):
-        assert a.dtype == np.float32
-        np.testing.assert_array_equal(a, b)
-
-
-def test_2x2_max_pool_without_a_graph_skips_the_first_maximum_but_not_the_values():
-    x = np.maximum(np.random.default_rng(0).standard_normal((3, 9, 8, 4)), 0)
-    recorded = F.max_pool2d(Tensor(x, requires_grad=True), 2)
-    assert recorded._ctx.saved[-1] is not None
+    kept = values_and_grads(op, [x, kernel, bias])
+    assert op(x, kernel, bias)._ctx.saved[-1] is not None      # the kept patch matrices
     with tc.no_grad():
-        inference = F.max_pool2d(Tensor(x, requires_grad=True), 2)
-    assert inference._ctx is None
-    np.testing.assert_array_equal(inference.data, recorded.data)
+        assert op(x, kernel, bias)._ctx is None                 # nothing kept for inference
+    monkeypatch.setattr(conv, "KEEP_BYTES", 0)                  # every batch rebuilds
+    assert op(x, kernel, bias)._ctx.saved[-1] is None
+    for a, b in zip(values_and_grads(op, [x, kernel, bias]), kept):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_conv_without_a_graph_keeps_no_patches(monkeypatch):
+    asked_to_keep = []
+    original = conv.conv_forward
+
+    def spy(x, kernel, bias, strides, pads, dilation, relu=False, kept=None):
+        asked_to_keep.append(kept is not None)
+        return original(x, kernel, bias, strides, pads, dilation, relu, kept)
+
+    monkeypatch.setattr(conv, "conv_forward", spy)
+    x, kernel = tensors((2, 5, 5, 2), (3, 3, 2, 4))
+    F.conv2d(x, kernel)
+    with tc.no_grad():
+        F.conv2d(x, kernel)
+    F.conv2d(Tensor(x.data), Tensor(kernel.data))  # no input requires grad
+    assert asked_to_keep == [True, False, False]
 
 
 def test_an_op_knows_in_forward_whether_it_is_recorded():

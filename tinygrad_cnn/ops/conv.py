@@ -51,6 +51,10 @@ from .window import pad_hw, tap, window_label, windows
 # largest of the equal sizes means fewer GEMM calls, and on two threads every call waits
 # for the second core once (long waits when another process holds it).
 CHUNK_BYTES = 4 << 20
+# A recorded forward keeps its patches for backward's dW when the whole batch's take at
+# most this much (batch 32 on MNIST: 0.9 and 4.5 MB); larger batches rebuild them chunk by
+# chunk, which costs a second im2col but no memory (measured: see bench_ops' docstring).
+KEEP_BYTES = 8 << 20
 
 
 def images_per_chunk(n: int, image_bytes: int) -> int:
@@ -59,9 +63,11 @@ def images_per_chunk(n: int, image_bytes: int) -> int:
 
 
 def chunks(n: int, image_bytes: int) -> list[tuple[int, int]]:
-    """Ranges [n0, n1) that cover ``n`` images ``images_per_chunk`` at a time."""
-    per = images_per_chunk(n, image_bytes)
-    return [(n0, min(n, n0 + per)) for n0 in range(0, n, per)]
+    """Ranges [n0, n1) of near-equal size that cover ``n`` images, each at most
+    ``images_per_chunk`` (equal sizes: no small last chunk with a slow, narrow GEMM)."""
+    count = -(-n // images_per_chunk(n, image_bytes))               # 0 for an empty batch
+    bounds = [n * i // count for i in range(count + 1)] if count else [0]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def im2col(xp, kernel_hw, out_hw, strides, dilation=(1, 1), ones_column=False, out=None):
@@ -156,17 +162,19 @@ class Conv2DOp(Function):
     def forward(self, x, kernel, bias=None):
         kh, kw = self.kernel_hw = kernel.shape[:2]
         pads = resolve_pads(self.padding, x.shape[1:3], (kh, kw), self.strides, self.dilation)
-        out = conv_forward(x, kernel, bias, self.strides, pads, self.dilation, self.relu)
+        patches = [] if self.records else None
+        out = conv_forward(x, kernel, bias, self.strides, pads, self.dilation, self.relu,
+                           patches)
         # x and the output are held by the graph anyway: saving them costs no memory
-        self.save_for_backward(x, kernel, pads, out if self.relu else None)
+        self.save_for_backward(x, kernel, pads, out if self.relu else None, patches or None)
         return out
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad):
-        x, kernel, pads, relu_out = self.saved
+        x, kernel, pads, relu_out, patches = self.saved
         want = self.needs_input_grad + (False,) * (3 - len(self.needs_input_grad))
         grads = conv_backward(grad, x, kernel, (self.strides, pads, self.dilation), want,
-                              relu_out)
+                              relu_out, patches)
         return grads[:len(self.needs_input_grad)]
 
     def backward_graph(self, grad, inputs, output):
@@ -183,8 +191,13 @@ class Conv2DOp(Function):
 
 # ------------------------------------------------------------ the arithmetic, on arrays
 
-def conv_forward(x, kernel, bias, strides, pads, dilation, relu=False):
-    """(N, OH, OW, F) output of a conv with explicit ``pads``, chunk by chunk."""
+def conv_forward(x, kernel, bias, strides, pads, dilation, relu=False, kept=None):
+    """(N, OH, OW, F) output of a conv with explicit ``pads``, chunk by chunk.
+
+    ``kept``: a list to which the patch matrix of the whole batch, made as one chunk, is
+    appended when it takes at most ``KEEP_BYTES`` (backward's dW then reuses it); else it
+    is left empty.
+    """
     n, h, w, c = x.shape
     kh, kw, _, f = kernel.shape
     oh, ow = window_output_hw((h, w), (kh, kw), strides, pads, dilation)
@@ -196,23 +209,30 @@ def conv_forward(x, kernel, bias, strides, pads, dilation, relu=False):
     out = workspace.empty((n, oh, ow, f), x.dtype)
     image_size = oh * ow * weights.shape[0]                         # patch elements per image
     image_bytes = image_size * x.dtype.itemsize
-    patches = workspace.empty((images_per_chunk(n, image_bytes) * image_size,), x.dtype)
-    for n0, n1 in chunks(n, image_bytes):
+    keep = kept is not None and n * image_bytes <= KEEP_BYTES
+    spans = [(0, n)] if keep else chunks(n, image_bytes)  # a kept batch is one chunk
+    largest = max((n1 - n0 for n0, n1 in spans), default=0)
+    patches = workspace.empty((largest * image_size,), x.dtype)
+    for n0, n1 in spans:
         cols = im2col(xp[n0:n1], (kh, kw), (oh, ow), strides, dilation,
                       ones_column=bias is not None, out=patches)     # (M_c, K[+1])
         chunk = out[n0:n1].reshape(-1, f)                           # (M_c, F), a view
         np.matmul(cols, weights, out=chunk)                         # the GEMM
         if relu:
             np.maximum(chunk, 0, out=chunk)  # while the chunk is still in cache
+    if keep:
+        kept.append(cols)
     return out
 
 
-def conv_backward(grad, x, kernel, geometry, want=(True, True, False), relu_out=None):
+def conv_backward(grad, x, kernel, geometry, want=(True, True, False), relu_out=None,
+                  patches=None):
     """(dx, dkernel, dbias) of a conv whose output gets gradient ``grad``; None where unwanted.
 
     ``x`` is the input, or just its shape when neither dkernel nor dbias is wanted;
     ``kernel`` is the kernel, or just its shape when dx is not wanted. ``relu_out``: the
-    output of a conv fused with ReLU, whose zeros stop the gradient.
+    output of a conv fused with ReLU, whose zeros stop the gradient. ``patches``: the
+    forward's kept patch matrix (a one-item list), if it kept one.
     """
     strides, pads, dilation = geometry
     want_x, want_kernel, want_bias = want
@@ -222,7 +242,7 @@ def conv_backward(grad, x, kernel, geometry, want=(True, True, False), relu_out=
         grad = np.multiply(grad, relu_out > 0, out=workspace.empty(grad.shape, grad.dtype))
     dx = dkernel = dbias = None
     if want_kernel or want_bias:
-        dw = _weight_grad(grad, x, (kh, kw), geometry, want_bias)   # (K[+1], F)
+        dw = _weight_grad(grad, x, (kh, kw), geometry, want_bias, patches)  # (K[+1], F)
         k = kh * kw * c
         dkernel = dw[:k].reshape(kh, kw, c, f) if want_kernel else None
         dbias = dw[k] if want_bias else None
@@ -231,18 +251,21 @@ def conv_backward(grad, x, kernel, geometry, want=(True, True, False), relu_out=
     return dx, dkernel, dbias
 
 
-def _weight_grad(grad, x, kernel_hw, geometry, ones_column):
-    """``cols.T @ grad`` summed over chunks of images, the patches rebuilt chunk by chunk."""
-    strides, pads, dilation = geometry
+def _weight_grad(grad, x, kernel_hw, geometry, ones_column, kept=None):
+    """``cols.T @ grad``: one GEMM on the forward's ``kept`` patches of the whole batch, or
+    summed over chunks of images whose patches are rebuilt one chunk at a time."""
     n, oh, ow, f = grad.shape
+    if kept:
+        return kept[0].T @ grad.reshape(-1, f)                      # (K[+1], F)
+    strides, pads, dilation = geometry
     k = kernel_hw[0] * kernel_hw[1] * x.shape[3] + ones_column
     image_bytes = oh * ow * k * grad.dtype.itemsize                 # patch bytes per image
-    patches = workspace.empty((images_per_chunk(n, image_bytes) * oh * ow * k,), grad.dtype)
+    buffer = workspace.empty((images_per_chunk(n, image_bytes) * oh * ow * k,), grad.dtype)
     xp = pad_hw(x, pads)
     dw = np.zeros((k, f), grad.dtype)                               # (K[+1], F)
     for n0, n1 in chunks(n, image_bytes):
         cols = im2col(xp[n0:n1], kernel_hw, (oh, ow), strides, dilation, ones_column,
-                      out=patches)                                  # (M_c, K[+1])
+                      out=buffer)                                   # (M_c, K[+1])
         dw += cols.T @ grad[n0:n1].reshape(-1, f)
     return dw
 

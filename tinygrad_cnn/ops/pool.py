@@ -15,11 +15,9 @@ each tap's share straight into its strided view, average pool spreads the gradie
 one broadcast copy. Every other case (overlapping windows, gaps, leftovers) accumulates
 into zeros, so the general path stays correct for all.
 
-Fast path: 2×2 max pooling with stride 2 and no padding (every MNIST net has it). Forward
-also records, per window, which of its four elements is the first maximum, as a one-hot
-(N, OH, 2, OW, 2, C) bool array laid out like the input, so backward is a single
-broadcast multiply instead of finding the maxima again (``MaxPool2DOp.fast_path``; the
-general path computes the same values and gradients and is tested against it).
+There is no separate path for 2×2 stride-2 max pooling: every version tried measured no
+faster (see ``benchmarks/bench_ops.py``). The passes are bound by memory traffic, not by
+the strided views.
 """
 
 from __future__ import annotations
@@ -94,38 +92,23 @@ class MaxPool2DOp(_Pool2DOp):
     """
 
     name = "max_pool2d"
-    fast_path = True  # False: every geometry takes the general path (for tests)
 
     def forward(self, x):
         pads, out_hw = self._geometry(x)
-        if self.fast_path and self._is_2x2_stride_2(pads):
-            out, first_max = _max_pool_2x2(x, out_hw, find_first_max=self.records)
-            self.save_for_backward(None, out, pads, x.shape, first_max)
-            return out
         xp = pad_hw(x, pads, -np.inf)                               # (N, Hp, Wp, C)
         out = self._combine_taps(np.maximum, xp, out_hw)            # (N, OH, OW, C)
-        self.save_for_backward(xp, out, pads, x.shape, None)
+        self.save_for_backward(xp, out, pads, x.shape)
         return out
 
     def backward(self, grad):
-        xp, out, pads, x_shape, first_max = self.saved
-        if first_max is not None:
-            return (_route_2x2(grad, first_max, x_shape),)
+        xp, out, pads, x_shape = self.saved
         return (self._route(grad, self._first_max_hits(xp, out), xp.shape, pads, x_shape),)
 
     def backward_graph(self, grad, inputs, output):
-        xp, out, pads, x_shape, first_max = self.saved
+        xp, out, pads, x_shape = self.saved
         # the routing is piecewise constant: the same windows send to the same elements
-        if first_max is not None:
-            hits = [first_max[:, :, i, :, j].copy() for i, j in self._taps()]
-        else:
-            hits = [hit.copy() for hit in self._first_max_hits(xp, out)]
-        return (MaxPoolRouteOp(self, hits, x_shape if xp is None else xp.shape, pads,
-                               x_shape).apply(grad),)
-
-    def _is_2x2_stride_2(self, pads) -> bool:
-        return (self.pool_size == (2, 2) and self.strides == (2, 2)
-                and pads == ((0, 0), (0, 0)))
+        hits = [hit.copy() for hit in self._first_max_hits(xp, out)]
+        return (MaxPoolRouteOp(self, hits, xp.shape, pads, x_shape).apply(grad),)
 
     def _first_max_hits(self, xp, out):
         """Per tap, in row-major order: the windows whose first maximum sits at that tap."""
@@ -165,50 +148,6 @@ class MaxPool2DOp(_Pool2DOp):
         out_hw = hits[0].shape[1:3]
         return sum(tap(hp, i, j, out_hw, self.strides) * hit
                    for (i, j), hit in zip(self._taps(), hits, strict=True))
-
-
-def _max_pool_2x2(x, out_hw, find_first_max=True):
-    """2×2 stride-2 max pooling of x (N, H, W, C) and each window's first maximum.
-
-    Returns the (N, OH, OW, C) maxima and a bool (N, OH, 2, OW, 2, C) array, True at each
-    window's first maximum in row-major order (the element backward sends the gradient to),
-    or None without ``find_first_max`` (nothing recorded: inference).
-    A window holding a NaN has NaN as its maximum and sends its gradient to one element.
-    """
-    n, _, _, c = x.shape
-    oh, ow = out_hw
-    window = tiles(x, (2, 2), out_hw)                              # (N, OH, 2, OW, 2, C)
-    top_left, top_right = window[:, :, 0, :, 0], window[:, :, 0, :, 1]
-    bottom_left, bottom_right = window[:, :, 1, :, 0], window[:, :, 1, :, 1]
-    out = np.maximum(top_left, top_right, out=workspace.empty((n, oh, ow, c), x.dtype))
-    if not find_first_max:
-        np.maximum(out, bottom_left, out=out)
-        return np.maximum(out, bottom_right, out=out), None
-    bottom = np.maximum(bottom_left, bottom_right, out=workspace.empty_like(out))
-    # within a row the left element wins ties, and the top row wins ties with the bottom
-    right_top = np.greater(top_right, top_left, out=workspace.empty(out.shape, np.bool_))
-    right_bottom = np.greater(bottom_right, bottom_left, out=workspace.empty_like(right_top))
-    below = np.greater(bottom, out, out=workspace.empty_like(right_top))
-    first_max = workspace.empty(window.shape, np.bool_)
-    hit = [[first_max[:, :, i, :, j] for j in range(2)] for i in range(2)]  # views
-    np.logical_or(right_top, below, out=hit[0][0])
-    np.logical_not(hit[0][0], out=hit[0][0])                       # top left: neither
-    np.greater(right_top, below, out=hit[0][1])                    # top right, top row wins
-    np.greater(below, right_bottom, out=hit[1][0])                 # bottom left
-    np.logical_and(below, right_bottom, out=hit[1][1])             # bottom right
-    np.maximum(out, bottom, out=out)
-    return out, first_max
-
-
-def _route_2x2(grad, first_max, x_shape):
-    """Backward of ``_max_pool_2x2``: each window's gradient to its first maximum."""
-    n, oh, _, ow, _, c = first_max.shape
-    dx = workspace.empty(x_shape, grad.dtype)                       # (N, H, W, C)
-    window = tiles(dx, (2, 2), (oh, ow))                            # a view into dx
-    np.multiply(grad[:, :, None, :, None, :], first_max, out=window)
-    dx[:, 2 * oh:] = 0  # rows and columns no window covers (odd sizes) get no gradient
-    dx[:, :, 2 * ow:] = 0
-    return dx
 
 
 class MaxPoolRouteOp(Function):

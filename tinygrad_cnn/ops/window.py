@@ -37,8 +37,11 @@ def pad_hw(x: np.ndarray, pads: Pads, fill=0) -> np.ndarray:
 
 
 def crop_hw(a: np.ndarray, pads: Pads, hw: tuple[int, int]) -> np.ndarray:
-    """Undo ``pad_hw``: the (N, H, W, C) interior of a padded array (a view)."""
+    """Undo ``pad_hw``: the (N, H, W, C) interior of a padded array (a view); ``a`` itself
+    if nothing was padded (so a whole workspace array can become ``.grad`` uncopied)."""
     (top, _), (left, _) = pads
+    if a.shape[1:3] == tuple(hw):
+        return a
     return a[:, top:top + hw[0], left:left + hw[1]]
 
 
