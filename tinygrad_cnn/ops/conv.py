@@ -9,16 +9,17 @@ same GEMM as an extra column of ones in ``cols`` (and an extra row of the weight
 which also makes the bias gradient fall out of the dW GEMM. Conv2D(..., activation='relu')
 runs the ReLU in place on each chunk the GEMM has just written (``relu=True``).
 
-Why chunks: a whole batch's patch matrix is large (29 MB for 128 images of 14×14×32 under
-a 3×3 kernel). Written out and read back, it costs two trips to memory, and OpenBLAS runs
-at ~100 GFLOP/s on it against ~140 on a chunk that stays in the caches (measured on one
-thread). So the op takes ``CHUNK_BYTES`` of patches at a time, in one buffer that every
-chunk reuses. No patch matrix is kept for backward: backward rebuilds each chunk's patches
-from the saved input (keeping them measured no faster, for 18-29 MB more memory).
+Kept or chunked: when a graph is recorded and the whole batch's patch matrix takes at
+most ``KEEP_BYTES``, forward builds it in one piece, runs one GEMM, and keeps it for
+backward's dW, which is then one GEMM more and no second im2col. Otherwise (inference, or
+a larger batch) the op takes ``CHUNK_BYTES`` of patches at a time in one buffer that every
+chunk reuses, and backward rebuilds each chunk's patches from the saved input: a whole
+large patch matrix costs two trips to memory, and OpenBLAS runs at ~100 GFLOP/s on it
+against ~140 on a chunk that stays in the caches (measured on one thread).
 
 Backward:
 - relu: the gradient is zeroed where the output was 0, in one pass;
-- dW (and db): ``cols.T @ g``, chunk by chunk as in forward, summed;
+- dW (and db): ``cols.T @ g``, on the kept patches or chunk by chunk, summed;
 - dx: for every tap (i, j) of the kernel, the GEMM ``g @ W[i, j].T`` gives the
   (N, OH, OW, C_in) gradient of the input pixels under that tap; adding these KH·KW
   contiguous blocks into strided views of dx is col2im, with a Python loop over KH×KW
@@ -51,10 +52,13 @@ from .window import pad_hw, tap, window_label, windows
 # largest of the equal sizes means fewer GEMM calls, and on two threads every call waits
 # for the second core once (long waits when another process holds it).
 CHUNK_BYTES = 4 << 20
-# A recorded forward keeps its patches for backward's dW when the whole batch's take at
-# most this much (batch 32 on MNIST: 0.9 and 4.5 MB); larger batches rebuild them chunk by
-# chunk, which costs a second im2col but no memory (measured: see bench_ops' docstring).
-KEEP_BYTES = 8 << 20
+# A recorded forward makes the whole batch's patches in one piece and keeps them for
+# backward's dW when they take at most this much (the simple MNIST convnet: 0.9 + 4.5 MB at
+# batch 32, 3.5 + 18 MB at batch 128). Measured against chunks rebuilt in backward, on two
+# threads: training step at batch 128 35.7-37.1 vs 37.4-39.5 ms, layer B fwd+bwd 26.2-26.7
+# vs 28.1-29.1 ms, with the same peak RSS. Larger batches go in chunks and rebuild them,
+# which costs a second im2col but no memory.
+KEEP_BYTES = 32 << 20
 
 
 def images_per_chunk(n: int, image_bytes: int) -> int:
