@@ -25,11 +25,13 @@ Finally the forward GEMM of layer B is timed alone and compared with the square 
 matmul rate numpy reaches in the same run (target: ≥ 60 %). ``--stages`` adds a profile of
 layer B's forward+backward by stage.
 
-What the conv does now (issue #13; ops/conv.py): forward is im2col + GEMM over chunks of
-images holding ``CHUNK_BYTES`` (4 MiB) of patches, bias in the GEMM (a column of ones),
-ReLU in place on each chunk; backward masks the gradient once, rebuilds each chunk's
-patches for dW, and gets dx by per-tap GEMMs into one reused block added into dx. All
-large arrays come from ``workspace.py``, so a step maps no new memory.
+What the conv does now (issue #13; ops/conv.py): when a graph is recorded and the whole
+batch's patch matrix takes at most ``KEEP_BYTES`` (32 MiB), forward builds it in one piece
+(bias as a column of ones), runs one GEMM and ReLU in place, and keeps the patches, so
+backward's dW is one GEMM without a second im2col; otherwise forward works in chunks of
+images holding ``CHUNK_BYTES`` (4 MiB) of patches and backward rebuilds them chunk by
+chunk. Backward masks the gradient once and gets dx by per-tap GEMMs into one reused block
+added into dx. All large arrays come from ``workspace.py``, so a step maps no new memory.
 
 Levers tried for layer B (128×14×14×32 → 64, 3×3 'same'), times in ms; "1T" is CPU time
 of one thread in one process (the steadiest figure on the shared machine), "2T" wall
@@ -48,8 +50,12 @@ time with 2 threads on a quiet machine:
   chunk alone, no gain in place); dx as the conv of the padded gradient with the flipped
   kernel (no col2im: im2col 2.7 + (M, 576)·(576, 32) GEMM 9.1 vs 9.6, dropped); nine tap
   GEMMs as one batched matmul (9.4 + 2.7 vs 6.4 + 3.3, dropped).
-- Reusing the forward's patch matrix for dW instead of rebuilding it: dW 7.3 vs 7.6 (1T,
-  second conv), training step 2T equal, 1T worse, and 18-29 MB more memory: dropped.
+- Reusing the forward's patch matrix for dW instead of rebuilding it: first measured at
+  dW 7.3 vs 7.6 (1T, second conv), training step 2T equal, 1T worse, and dropped; measured
+  again on 2 threads with the whole batch as one chunk, it won: layer B fwd+bwd 26.2-26.7
+  vs 28.1-29.1, training step (batch 128) 35.7-37.1 vs 37.4-39.5, same peak RSS of the
+  training benchmark; at batch 32 (``examples/train_mnist.py``) it saves the second
+  im2col (0.23 s in 3 epochs). Kept, up to ``KEEP_BYTES``.
 - Winograd F(2×2, 3×3) (ops/winograd.py, removed): the 16 batched GEMMs take 2.9 instead
   of 6.5, but numpy's transforms cost more than that. Transforms as 16×16 / 4×16 GEMMs
   (kron(Bᵀ, Bᵀ), kron(Aᵀ, Aᵀ)): forward 8.8 vs 9.8, backward 22.7 vs 23.9 (1T, chunks of 4
@@ -61,6 +67,18 @@ time with 2 threads on a quiet machine:
   two (the default) 14.0 → 13.8-14.9, because OpenBLAS's idle worker keeps spinning on
   the second core after each GEMM. numpy gives no way to change OpenBLAS's thread count,
   so this was dropped: on two threads only the GEMMs use the second core.
+
+2×2 stride-2 max pooling (128×28×28×32 fwd+bwd 5.9 ms on the general path; at batch 32
+after a ReLU, 32×26×26×32, 1.43 ms): a fast path that found each window's first maximum in
+forward and routed with one broadcast multiply measured 6.5-7.0 and 1.38-1.45 (forward
+alone 2.6× slower), so it was removed. Also tried and dropped: the first-maximum compares
+moved to backward on the 2×2 tiles view (1.34 at batch 32, 6.3 at batch 128); pairs
+(left/right, then top/bottom) through reshapes (1.70, 7.8); copying the four taps into one
+contiguous (4, N, OH, OW, C) array first (1.35, 7.2); a masked ``np.copyto`` instead of
+multiplying by the mask (4.4: it branches per element, so it is fast only on all-true or
+all-false masks). Every pass here is bound by memory and by numpy's inner loop over C
+contiguous floats (a strided compare over 173 K elements takes 91 µs, the contiguous one
+19 µs), and every version makes about the same number of such passes.
 
 What bounds layer B: its GEMMs alone (forward, dW, nine dx taps) take about as long as
 PyTorch's whole forward+backward (oneDNN's direct convolution runs at ~190 GFLOP/s on two

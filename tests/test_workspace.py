@@ -195,7 +195,7 @@ def test_backward_twice_with_retain_graph():
 
 
 def small_net(x, k1, k2, w):
-    """conv+relu → 2×2 max pool → conv+relu → dense: every pooled fast path, float64 ok."""
+    """conv+relu → 2×2 max pool → conv+relu → dense: every fast path, float64 ok."""
     h = F.max_pool2d(F.conv2d(x, k1, padding="same", relu=True), 2)
     h = F.conv2d(h, k2, padding="same", relu=True)
     return F.dense(h.flatten(), w)

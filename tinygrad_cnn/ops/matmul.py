@@ -24,6 +24,8 @@ class MatMulOp(Function):
                 f"operand ({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} "
                 f"dimension of the right operand ({k_b})"
             )
+        if a.ndim <= 2 and b.ndim <= 2:
+            return  # no batch axes to broadcast (Dense layers: the common case, kept cheap)
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
