@@ -278,8 +278,8 @@ def stage(name: str):
 
 
 def layer_b_stages() -> dict:
-    """Where layer B's forward+backward time goes, stage by stage (ours, as the op runs it:
-    chunk by chunk, each stage over every chunk of the batch)."""
+    """Where layer B's forward+backward time goes, stage by stage (ours, as a recorded op
+    runs it at batch 128: the whole batch's patches in one piece, kept for dW)."""
     import tinygrad_cnn as tc
     from tinygrad_cnn.ops import conv
     from tinygrad_cnn.ops.window import pad_hw
@@ -290,43 +290,30 @@ def layer_b_stages() -> dict:
     geometry = ((1, 1), pads, (1, 1))
     xp = pad_hw(x, pads)
     weights = np.concatenate([kernel.reshape(-1, c_out), bias[None]])
-    image_bytes = h * w * weights.shape[0] * 4
-    chunks = conv.chunks(BATCH, image_bytes)
-    per = chunks[0][1]
-    patches = np.empty(per * h * w * weights.shape[0], np.float32)
-    cols = conv.im2col(xp[:per], (k, k), (h, w), (1, 1), ones_column=True, out=patches)
-    out = conv.conv_forward(x, kernel, bias, *geometry, relu=True)
-    g = grad[:per].reshape(-1, c_out)
-    input_grad = conv._InputGrad(kernel, x.shape, (h, w), geometry, per)
-    dx = np.empty_like(x)
-
-    def each_chunk(step):
-        def run():
-            for n0, n1 in chunks:
-                step(n0, n1)
-        return run
-
-    def chunk_of(a, n0, n1):  # the same first-chunk operands for every chunk: GEMM cost only
-        return a if n1 - n0 == per else a[:(n1 - n0) * h * w]
+    patches = np.empty(BATCH * h * w * weights.shape[0], np.float32)
+    cols = conv.im2col(xp, (k, k), (h, w), (1, 1), ones_column=True, out=patches)
+    kept = []
+    out = conv.conv_forward(x, kernel, bias, *geometry, relu=True, kept=kept)
+    assert kept, "layer B's patches should fit KEEP_BYTES at batch 128"
+    g = grad.reshape(-1, c_out)
 
     return {
         "pad": lambda: pad_hw(x, pads),
-        "im2col copies": each_chunk(lambda n0, n1: conv.im2col(
-            xp[n0:n1], (k, k), (h, w), (1, 1), ones_column=True, out=patches)),
-        "forward GEMMs": each_chunk(lambda n0, n1: chunk_of(cols, n0, n1) @ weights),
-        "whole forward": lambda: conv.conv_forward(x, kernel, bias, *geometry, relu=True),
-        "relu masks": each_chunk(lambda n0, n1: grad[n0:n1] * (out[n0:n1] > 0)),
-        "dW+db GEMMs": each_chunk(lambda n0, n1: chunk_of(cols, n0, n1).T
-                                  @ chunk_of(g, n0, n1)),
-        "dx GEMMs + col2im": each_chunk(lambda n0, n1: input_grad(chunk_of(g, n0, n1),
-                                                                    dx[n0:n1])),
+        "im2col copies": lambda: conv.im2col(xp, (k, k), (h, w), (1, 1), ones_column=True,
+                                             out=patches),
+        "forward GEMM": lambda: cols @ weights,
+        "whole forward": lambda: conv.conv_forward(x, kernel, bias, *geometry, relu=True,
+                                                   kept=[]),
+        "relu mask": lambda: grad * (out > 0),
+        "dW+db GEMM": lambda: cols.T @ g,
+        "dx GEMMs + col2im": lambda: conv._input_grad(grad, kernel, x.shape, geometry),
         "whole backward": lambda: conv.conv_backward(grad, x, kernel, geometry,
-                                                     (True, True, True), out),
+                                                     (True, True, True), out, kept),
     }
 
 
-STAGES = ("pad", "im2col copies", "forward GEMMs", "whole forward", "relu masks",
-          "dW+db GEMMs", "dx GEMMs + col2im", "whole backward")
+STAGES = ("pad", "im2col copies", "forward GEMM", "whole forward", "relu mask",
+          "dW+db GEMM", "dx GEMMs + col2im", "whole backward")
 
 
 # ------------------------------------------------------------------------ report
