@@ -82,16 +82,6 @@ def test_a_request_takes_the_most_recent_block_that_fits_at_most_twice_its_size(
     assert address(small) not in (huge_at, big_at) and address(small) == other_at
 
 
-def test_a_request_takes_a_block_made_for_its_size_before_a_more_recent_one():
-    same = workspace.empty((600, 128), np.float32)
-    larger = workspace.empty((800, 128), np.float32)
-    same_at = address(same)
-    del same
-    del larger  # the most recent, and it would fit too
-    again = workspace.empty((600, 128), np.float32)  # the next step's counterpart
-    assert address(again) == same_at
-
-
 def test_small_arrays_come_from_numpy_directly():
     small = workspace.empty((10, 10), np.float64)
     assert small.base is None and small.shape == (10, 10)

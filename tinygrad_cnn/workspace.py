@@ -7,10 +7,9 @@ step gets fresh pages and takes a page fault on each 4 KiB of them: about 5,500-
 faults and 7-14 ms of a 40-50 ms step of the simple MNIST convnet (measured on two
 threads; how many depends on where glibc happens to place things). ``empty(shape,
 dtype)`` works like ``np.empty`` but takes its memory from a shelf of blocks that earlier
-arrays no longer use, so after the first step nothing new is mapped. A request takes a
-block made for the same size if one is shelved (so an array gets the block its
-counterpart had in the previous step), else the most recently shelved block that is large
-enough (at most twice the size); the array starts on a 64-byte cache line.
+arrays no longer use, so after the first step nothing new is mapped. A request takes the
+most recently shelved block that is large enough (at most twice the size), and the array
+starts on a 64-byte cache line.
 
 Why it is safe: memory goes back on the shelf only when **no array can see it any more**.
 An array from ``empty`` is built on a small ``_Lease`` object (through numpy's
@@ -81,17 +80,13 @@ def _trim() -> None:
 
 
 def _take(size: int):
-    """A shelved block for ``size`` bytes, off the shelf; or None.
+    """The most recently shelved block of ``size`` to ``2·size`` bytes, off the shelf; or None.
 
-    One made for exactly this size if there is one: the same role as in the previous step
-    (layer B's forward: im2col 2.1 vs 2.6 ms, its GEMM 4.6 vs 5.3 ms, against blocks that
-    change roles; training benchmark peak RSS 133 vs 141 MiB). Else the most recently
-    shelved block of ``size`` to ``2·size`` bytes: the likeliest to be still in the caches
-    (about 1 ms of a 40 ms training step against taking only exact sizes), and at most
-    twice the size so that a small array never ties up a large block.
+    Most recent first because that memory is the likeliest to be still in the caches
+    (measured: about 1 ms of a 40 ms training step against taking only exact sizes); at
+    most twice the size so that a small array never ties up a large block.
     """
-    candidates = (size,) if size in _shelf else reversed(_shelf)  # made for this very size
-    for block_size in candidates:
+    for block_size in reversed(_shelf):
         if size <= block_size <= 2 * size:
             blocks = _shelf[block_size]
             block = blocks.pop()
