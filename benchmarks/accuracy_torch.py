@@ -6,6 +6,10 @@ Compare its per-epoch test accuracy with
 ``python examples/train_mnist.py --dataset fashion-mnist --epochs 2`` (same model, Adam 1e-3
 with eps 1e-7, batch 128, dropout 0.5, Keras/Glorot initialisation is *not* copied: each
 library uses its own default init, as a user of each would).
+
+Only PyTorch computes in this process (tinygrad_cnn only loads the data), so its per-epoch
+seconds are not distorted by another library's worker threads; they are for orientation.
+Speed is compared in ``bench_train.py``, one process per library.
 """
 
 from __future__ import annotations
