@@ -91,6 +91,13 @@ def test_ops_and_function_work_on_arrays_and_never_import_tensor_or_above():
             assert not [t for t in targets if t.startswith(above)], module
 
 
+def test_autograd_sits_below_function_and_imports_only_the_bottom_layer():
+    # Function.apply reads autograd's grad mode, so autograd must never import upwards.
+    bottom = {"tinygrad_cnn.checks", "tinygrad_cnn.shapes", "tinygrad_cnn.rng",
+              "tinygrad_cnn.workspace"}
+    assert package_imports()["tinygrad_cnn.autograd"] <= bottom
+
+
 def test_no_sys_path_manipulation_in_examples_tests_or_benchmarks():
     pattern = re.compile(r"sys\.path\.(insert|append)")
     offenders = [str(p.relative_to(ROOT)) for folder in ("examples", "tests", "benchmarks")
@@ -132,9 +139,9 @@ def test_every_op_has_a_door_in_functional():
 
 def test_the_public_names_are_exported():
     import tinygrad_cnn as tc
-    for name in ("Tensor", "Function", "no_grad", "gradcheck", "GradcheckError", "manual_seed",
-                 "conv_output_shape", "functional", "nn", "optim", "viz", "data", "losses",
-                 "zoo"):
+    for name in ("Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+                 "GradcheckError", "manual_seed", "conv_output_shape", "functional", "nn",
+                 "optim", "viz", "data", "losses", "zoo"):
         assert hasattr(tc, name), name
 
 

@@ -244,6 +244,33 @@ def test_no_grad_restores_the_mode_after_an_exception():
     assert (Tensor(np.ones(1), requires_grad=True) * 2).requires_grad
 
 
+def test_is_grad_enabled_reports_the_mode_as_torch_is_grad_enabled_does():
+    assert tc.is_grad_enabled() is True
+    with tc.no_grad():
+        assert tc.is_grad_enabled() is False
+    assert tc.is_grad_enabled() is True
+
+
+def test_enable_grad_records_again_inside_no_grad_as_in_pytorch():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with tc.no_grad():
+        with tc.enable_grad():
+            y = (x * x).sum()
+        z = x * 2  # no_grad holds again after the inner block
+    assert y.requires_grad and not z.requires_grad
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])  # d(x·x)/dx = 2x
+
+
+def test_enable_grad_works_as_a_decorator():
+    @tc.enable_grad()
+    def double(t):
+        return t * 2
+
+    with tc.no_grad():
+        assert double(Tensor(np.ones(1), requires_grad=True)).requires_grad
+
+
 def test_ops_on_tensors_without_grad_record_nothing():
     y = Tensor(np.ones(2)) * 2 + 1
     assert not y.requires_grad and y._ctx is None

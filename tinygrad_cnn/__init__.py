@@ -1,8 +1,8 @@
 """tinygrad_cnn: a small, readable deep-learning engine on numpy, built to show how CNNs work."""
 
 from . import callbacks, data, functional, losses, metrics, nn, optim, viz, workspace, zoo
-from .autograd import grad
-from .function import Function, no_grad
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .function import Function
 from .functional import concatenate, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .rng import manual_seed
@@ -17,10 +17,12 @@ __all__ = [
     "concatenate",
     "conv_output_shape",
     "data",
+    "enable_grad",
     "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "is_grad_enabled",
     "losses",
     "manual_seed",
     "maximum",

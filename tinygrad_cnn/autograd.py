@@ -13,19 +13,113 @@ Two modes share the walk:
   ``backward_graph`` computes them with Tensor operations, which are recorded, so the
   gradients can be differentiated again.
 
-Like ``function.py`` this module never imports ``tensor.py``: new Tensors are made with
-the class of the roots.
+The module also holds the rest of autograd's state and rules, so a reader looks in one
+place: the grad mode that ``Function.apply`` reads (``no_grad``), and what happens at each
+tensor on the way back (its hooks, whether and how its ``.grad`` is kept).
+
+It sits below ``function.py`` and imports nothing of the package but ``checks`` and
+``workspace``: Tensors are recognised by their ``_ctx`` attribute and new ones are made
+with the class of the tensors at hand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import warnings
 
 import numpy as np
 
+from . import workspace
 from .checks import check_bool, user_stacklevel
 
+# ----------------------------------------------------------------------------- grad mode
+# Read by every ``Function.apply``, so it is a plain module attribute, not a call.
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, enabled
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager (or decorator) under which ops record nothing: inference, updates."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager (or decorator) that records again inside ``no_grad``, as PyTorch's."""
+    return _grad_mode(True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record their graph here (False inside ``no_grad``)."""
+    return _grad_enabled
+
+
+# ------------------------------------------------------------------- at each tensor
+def _is_tensor(x) -> bool:
+    return hasattr(x, "_ctx")
+
+
+def register_hook(t, fn) -> None:
+    """``Tensor.register_hook``: ``fn(grad)`` runs when the walk reaches ``t``."""
+    if not callable(fn):
+        raise TypeError(f"register_hook: fn must be callable, fn(grad) -> None or ndarray; "
+                        f"got {type(fn).__name__} {fn!r:.60}")
+    if not t.requires_grad:
+        raise ValueError("register_hook() on a tensor that does not require grad: no "
+                         "gradient will ever flow into it")
+    t._hooks = (*t._hooks, fn)
+
+
+def run_hooks(t, g):
+    """``t``'s gradient after its hooks: each sees an ndarray and may return a replacement."""
+    recorded = _is_tensor(g)  # create_graph: hooks still see an ndarray
+    for fn in t._hooks:
+        result = fn(g.data if recorded else g)
+        if result is None:
+            continue
+        result = np.asarray(result.data if _is_tensor(result) else result)
+        if result.shape != t.shape:
+            raise ValueError(f"a hook returned a gradient of shape {result.shape} for a "
+                             f"tensor of shape {t.shape}; return None or an array of "
+                             f"that shape")
+        result = result.astype(t.dtype, copy=False)
+        g = type(t)._from_op(result) if recorded else result
+    return g
+
+
+def retain_grad(t) -> None:
+    """``Tensor.retain_grad``: the walk keeps ``t.grad`` although ``t`` is not a leaf."""
+    if not t.requires_grad:
+        raise ValueError("retain_grad() on a tensor that does not require grad: it will "
+                         "never get a gradient")
+    t._retains_grad = True
+
+
+def accumulate_grad(t, g, stored: set) -> None:
+    """Add ``g`` to ``t.grad``; ``stored`` holds the ids of arrays already some ``.grad``."""
+    if type(g) is not np.ndarray or g.dtype != t.dtype:
+        g = np.asarray(g, dtype=t.dtype)  # numpy scalars from 0-d ops, other dtypes
+    elif not (g.flags.owndata or workspace.owns(g)) or id(g) in stored:
+        # Never alias an array another node may also hold: a view of an upstream
+        # gradient, or the very array `AddOp.backward` handed to both of its inputs.
+        g = g.copy()
+    if t.grad is None:
+        t.grad = g
+        stored.add(id(g))
+    else:
+        t.grad = t.grad + g
+
+
+# ------------------------------------------------------------------------- the walk
 _creation_order = operator.attrgetter("_id")
 
 
@@ -110,13 +204,13 @@ def backprop(roots, root_grads, *, retain_graph: bool, create_graph: bool = Fals
             if g is None:
                 continue
             if node._hooks:
-                g = node._run_hooks(g)
+                g = run_hooks(node, g)
             ctx = node._ctx
             if wanted is not None:
                 if node in wanted:
                     found[node] = g
             elif ctx is None or retain_graph or node._retains_grad:
-                node._accumulate_grad(g, stored)
+                accumulate_grad(node, g, stored)
             if ctx is None:
                 continue
             if ctx.saved is None:
@@ -137,6 +231,32 @@ def backprop(roots, root_grads, *, retain_graph: bool, create_graph: bool = Fals
             if not retain_graph:
                 ctx.release()
     return found
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """``Tensor.backward``: the root's gradient checked, then ``backprop`` into ``.grad``."""
+    retain_graph = check_bool(retain_graph, "retain_graph")
+    if not root.requires_grad:
+        raise ValueError(
+            "backward() called on a tensor that does not require grad: no input of the "
+            "computation had requires_grad=True (or it ran under no_grad())"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise ValueError(
+                f"backward() without a gradient needs a scalar root; this tensor has shape "
+                f"{root.shape}. Pass backward(grad) with an array of shape {root.shape}"
+            )
+        grad = np.ones_like(root.data)
+    else:
+        grad = np.asarray(grad.data if _is_tensor(grad) else grad)
+        if grad.shape != root.shape:
+            raise ValueError(
+                f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
+                f"{root.shape}; they must be equal"
+            )
+        grad = np.array(grad, dtype=root.dtype)  # a copy: .grad never aliases the caller's
+    backprop([root], [grad], retain_graph=retain_graph)
 
 
 def _as_list(value, arg: str) -> list:

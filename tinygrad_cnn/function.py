@@ -11,9 +11,9 @@ An op has three steps, each a method on ndarrays:
 - ``backward(grad)`` returns one gradient per input (``None`` where none is needed).
 
 ``apply(*tensors)`` runs the three and records the node in the graph when an input
-requires grad and grad mode is on. This module never imports ``tensor.py``: an op's output
-is made by the class of its inputs (always Tensors), so imports flow one way,
-function/ops → tensor → functional → nn.
+requires grad and grad mode (``autograd.no_grad``) is on. This module never imports
+``tensor.py``: an op's output is made by the class of its inputs (always Tensors), so
+imports flow one way, autograd → function/ops → tensor → functional → nn.
 """
 
 from __future__ import annotations
@@ -22,19 +22,9 @@ import contextlib
 
 import numpy as np
 
-_grad_enabled = True
+from . import autograd
+
 _layer_scope: list = []  # the layers being called, innermost last (for viz clusters)
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Context manager under which ops record nothing (inference, optimizer updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
 
 
 @contextlib.contextmanager
@@ -116,7 +106,7 @@ class Function:
                                 f"{type(t).__name__}. Wrap arrays with tc.Tensor(...) first")
         arrays = [t.data for t in inputs]
         self.check(*arrays)
-        needs = tuple([t.requires_grad for t in inputs]) if _grad_enabled else ()
+        needs = tuple([t.requires_grad for t in inputs]) if autograd._grad_enabled else ()
         if True not in needs:
             self.records = False  # before forward: see ``records``
         out = type(inputs[0])._from_op(self.forward(*arrays))

@@ -17,9 +17,8 @@ import contextlib
 
 import numpy as np
 
-from .autograd import grad
+from .autograd import grad, no_grad
 from .checks import check_int, check_number
-from .function import no_grad
 from .tensor import Tensor
 
 

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, function, workspace
+from . import autograd, function
 from .checks import check_bool
 from .ops.elementwise import (
     AbsOp,
@@ -223,49 +223,11 @@ class Tensor:
         released afterwards; with it, intermediate tensors keep their ``grad`` too, for
         inspection (``viz.draw_graph(..., show_grads=True)``).
         """
-        retain_graph = check_bool(retain_graph, "retain_graph")
-        if not self.requires_grad:
-            raise ValueError(
-                "backward() called on a tensor that does not require grad: no input of the "
-                "computation had requires_grad=True (or it ran under no_grad())"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise ValueError(
-                    f"backward() without a gradient needs a scalar root; this tensor has shape "
-                    f"{self.shape}. Pass backward(grad) with an array of shape {self.shape}"
-                )
-            grad = np.ones_like(self.data)
-        else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
-            grad = np.asarray(grad)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
-                    f"{self.shape}; they must be equal"
-                )
-            grad = np.array(grad, dtype=self.dtype)  # a copy: .grad never aliases the caller's
-        autograd.backprop([self], [grad], retain_graph=retain_graph)
-
-    def _accumulate_grad(self, g: np.ndarray, stored: set) -> None:
-        if type(g) is not np.ndarray or g.dtype != self.dtype:
-            g = np.asarray(g, dtype=self.dtype)  # numpy scalars from 0-d ops, other dtypes
-        elif not (g.flags.owndata or workspace.owns(g)) or id(g) in stored:
-            # Never alias an array another node may also hold: a view of an upstream
-            # gradient, or the very array `AddOp.backward` handed to both of its inputs.
-            g = g.copy()
-        if self.grad is None:
-            self.grad = g
-            stored.add(id(g))
-        else:
-            self.grad = self.grad + g
+        autograd.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> Tensor:
         """Keep this (non-leaf) tensor's ``.grad`` after backward, as leaves do."""
-        if not self.requires_grad:
-            raise ValueError("retain_grad() on a tensor that does not require grad: it will "
-                             "never get a gradient")
-        self._retains_grad = True
+        autograd.retain_grad(self)
         return self
 
     def register_hook(self, fn) -> None:
@@ -274,28 +236,7 @@ class Tensor:
         ``fn`` gets the summed gradient as an ndarray; returning None keeps it, returning
         an array of the same shape replaces it (for this tensor and everything before it).
         """
-        if not callable(fn):
-            raise TypeError(f"register_hook: fn must be callable, fn(grad) -> None or ndarray; "
-                            f"got {type(fn).__name__} {fn!r:.60}")
-        if not self.requires_grad:
-            raise ValueError("register_hook() on a tensor that does not require grad: no "
-                             "gradient will ever flow into it")
-        self._hooks = (*self._hooks, fn)
-
-    def _run_hooks(self, g):
-        recorded = isinstance(g, Tensor)  # create_graph: hooks still see an ndarray
-        for fn in self._hooks:
-            result = fn(g.data if recorded else g)
-            if result is None:
-                continue
-            result = np.asarray(result.data if isinstance(result, Tensor) else result)
-            if result.shape != self.shape:
-                raise ValueError(f"a hook returned a gradient of shape {result.shape} for a "
-                                 f"tensor of shape {self.shape}; return None or an array of "
-                                 f"that shape")
-            result = result.astype(self.dtype, copy=False)
-            g = Tensor._from_op(result) if recorded else result
-        return g
+        autograd.register_hook(self, fn)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf tensor, in place; returns the tensor."""

@@ -23,9 +23,9 @@ import numpy as np
 from .. import callbacks as callbacks_module
 from .. import losses, optim, progress
 from .. import metrics as metrics_module
+from ..autograd import no_grad
 from ..checks import check_bool, check_int, check_number
 from ..data.batching import Dataset
-from ..function import no_grad
 from .layer import shape_hint
 
 DEFAULT_BATCH_SIZE = 32  # Keras' default
