@@ -394,6 +394,8 @@ CATALOGUE = {
                            r"call model.compile\(optimizer='adam', "),
     "evaluate before compile": (lambda tmp: model().evaluate(np.zeros((2, 6, 6, 1)), [0, 1]),
                                 ValueError, r"must be compiled before evaluate\(\)"),
+    "train_step before compile": (lambda tmp: model().train_step(np.zeros((2, 6, 6, 1)), [0, 1]),
+                                  ValueError, r"must be compiled before train_step\(\)"),
     "compile unknown loss": (lambda tmp: model().compile(optimizer="adam", loss="crossentropy"),
                              ValueError, r"loss must be one of \[.*'sparse_categorical_"
                              r"crossentropy'\].*got 'crossentropy'"),
