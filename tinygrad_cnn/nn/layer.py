@@ -19,6 +19,7 @@ from ..checks import check_bool, is_int
 from ..function import layer_scope
 from ..tensor import Tensor
 from . import initializers
+from .summary import print_summary
 
 
 def _snake_case(class_name: str) -> str:
@@ -300,9 +301,25 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         self.input_shape = tuple(input_shape)
         self.built = True
 
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            how = ("give the first layer input_shape=(height, width, channels), or call the "
+                   "model on a batch once" if self.kind == "model" else
+                   "give it input_shape=(...) without the batch axis, or call it on a batch once")
+            raise ValueError(f"{what} needs a built {self.kind}, and this one is not built yet: "
+                             f"{how}")
+
     # ---------------------------------------------------------------- shapes and cost
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
+
+    def layer_shapes(self, input_shape=None) -> list[tuple[Layer, tuple, tuple]]:
+        """(layer, input shape, output shape) per row of the summary, without the batch
+        axis: a plain layer is its own one row (a model has one per layer)."""
+        if input_shape is None:
+            self._require_built("layer_shapes()")
+            input_shape = self.input_shape
+        return [(self, tuple(input_shape), self.compute_output_shape(input_shape))]
 
     def macs(self, input_shape: tuple) -> int:
         """Multiply-accumulates per example in the forward pass (0 for shape-only layers)."""
@@ -311,6 +328,14 @@ class Layer(metaclass=_BuildWhenShapeKnown):
     def explain(self, input_shape: tuple) -> list[str]:
         """The formulas behind this layer's output shape, parameters and MACs."""
         return []
+
+    def summary(self, print_fn=print, explain: bool = False) -> None:
+        """Print a table: layer, output shape, parameters and MACs per example (a model's
+        row by row); ``explain=True`` adds the formulas behind the numbers. ``print_fn``
+        receives the whole table as one string (Keras passes lines; both work with ``print``
+        and ``list.append``)."""
+        self._require_built("summary()")
+        print_summary(self, print_fn, explain)
 
     # ---------------------------------------------------------------- calling
     def __call__(self, x, training: bool | None = None) -> Tensor:
