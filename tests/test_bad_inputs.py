@@ -341,9 +341,9 @@ CATALOGUE = {
                                TypeError, r"trainable must be True or False; got 1"),
     # ------------------------------------------------------- inputs the Keras way
     "model called without the channel axis": (lambda tmp: model()(f32(2, 6, 6)), ValueError,
-                                              r"expects inputs of shape \(None, 6, 6, 1\); got "
-                                              r"\(2, 6, 6\): add the channel axis with "
-                                              r"x\[\.\.\., None\]"),
+                                              r"the input has shape \(2, 6, 6\) but model "
+                                              r"'sequential' expects \(None, 6, 6, 1\): add the "
+                                              r"channel axis with x\[\.\.\., None\]"),
     "model called without the batch axis": (lambda tmp: model()(f32(6, 6, 1)), ValueError,
                                             r"add the batch axis with x\[None\]"),
     "model called on channels-first images": (lambda tmp: model()(f32(2, 1, 6, 6)),

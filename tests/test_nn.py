@@ -142,6 +142,18 @@ def test_summary_of_an_unbuilt_layer_says_how_to_build_it():
         nn.Dense(3).summary()
 
 
+def test_a_called_model_lets_its_layers_judge_the_image_size_but_fit_needs_the_built_one():
+    model = nn.Sequential([nn.Conv2D(2, 3, input_shape=(6, 6, 1)),
+                           nn.GlobalAveragePooling2D(), nn.Dense(2)])
+    assert model(np.zeros((1, 8, 8, 1), np.float32)).shape == (1, 2)  # a convolution's way
+    model.compile(optimizer="sgd", loss="mse")
+    for run in (lambda x: model.predict(x, verbose=0),
+                lambda x: model.fit(x, np.zeros((1, 2)), verbose=0)):
+        with pytest.raises(ValueError, match=r"x has shape \(1, 8, 8, 1\) but model "
+                                             r"'sequential' expects \(None, 6, 6, 1\)$"):
+            run(np.zeros((1, 8, 8, 1), np.float32))
+
+
 def test_layers_build_lazily_on_first_call():
     layer = nn.Dense(4)
     assert not layer.built and layer.kernel is None

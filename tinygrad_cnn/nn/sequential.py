@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import saving, weights_io
-from .layer import Layer, check_shape, shape_hint
+from .layer import Layer, check_shape
 from .training import TrainingMixin
 
 
@@ -123,7 +123,7 @@ class Sequential(TrainingMixin, Layer):
         shape = tuple(input_shape)
         for layer in self._layers:
             if layer.built:
-                layer.input_spec.check(layer, shape)
+                layer.check_input_shape((None, *shape))
             else:
                 layer.build(shape)
             shape = layer.compute_output_shape(shape)
@@ -163,11 +163,6 @@ class Sequential(TrainingMixin, Layer):
         return True  # a model computes in its first layer's dtype (Keras' autocasting)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        if self.built and x.shape[1:] != self.input_shape:
-            hint = shape_hint(self.input_shape, x.shape)
-            if hint:
-                raise ValueError(f"model '{self.name}' expects inputs of shape "
-                                 f"{(None, *self.input_shape)}; got {x.shape}: {hint}")
         for layer in self._layers:
             x = layer(x, training=training)
         return x

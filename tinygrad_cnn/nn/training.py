@@ -26,7 +26,6 @@ from .. import metrics as metrics_module
 from ..checks import check_bool, check_int, check_number
 from ..data.batching import Dataset
 from ..function import no_grad
-from .layer import shape_hint
 
 DEFAULT_BATCH_SIZE = 32  # Keras' default
 
@@ -116,10 +115,7 @@ class TrainingMixin:
             raise ValueError(f"{arg} holds no examples (shape {x.shape})")
         if not self.built:
             self.build(x.shape[1:])
-        elif x.shape[1:] != self.input_shape:
-            hint = shape_hint(self.input_shape, x.shape)
-            raise ValueError(f"{arg} has shape {x.shape} but model '{self.name}' expects "
-                             f"{(None, *self.input_shape)}" + (f": {hint}" if hint else ""))
+        self.check_input_shape(x.shape, arg, exact=True)
         return self.compute_output_shape(x.shape[1:])
 
     def _check_data(self, data: Dataset, x_arg: str, y_arg: str) -> None:
