@@ -8,6 +8,9 @@ batch shapes that ``check_input_shape`` takes.
 What a layer accepts is declared once, as an ``InputSpec`` (Keras' idea): the rank and,
 once built, the sizes of fixed axes. ``check_input_shape`` checks it before ``call`` runs,
 and names the fix for a batch that lacks an axis or holds channels-first images.
+
+After a recorded call, the layer tags the op nodes that call created (``Function.layer``),
+so viz can draw one cluster per layer; nothing is tagged when nothing is recorded.
 """
 
 from __future__ import annotations
@@ -18,8 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import check_bool, is_int
-from ..function import layer_scope
-from ..tensor import Tensor
+from ..tensor import Tensor, _creation_counter
 from . import initializers
 from .summary import print_summary
 
@@ -50,6 +52,22 @@ def check_shape(input_shape, arg: str = "input_shape") -> tuple:
 
 def _batch_shape(shape) -> str:
     return f"(batch, {', '.join(map(str, shape))})"
+
+
+def _claim_ops(layer: Layer, output: Tensor, since: int) -> None:
+    """Tag with ``layer`` the recorded ops of its call (those whose output is numbered
+    ``since`` or later) that no inner layer has tagged: inner calls end first, so each op
+    belongs to the innermost layer that ran it."""
+    stack, seen = [output], set()
+    while stack:
+        t = stack.pop()
+        ctx = t._ctx
+        if ctx is None or t._id < since or id(t) in seen:
+            continue
+        seen.add(id(t))
+        if ctx.layer is None:
+            ctx.layer = layer
+        stack.extend(ctx.parents)
 
 
 def _fix(expected: tuple, got: tuple) -> str:
@@ -361,8 +379,11 @@ class Layer(metaclass=_BuildWhenShapeKnown):
             self.build(x.shape[1:])
         if x.dtype != self.dtype and (x.dtype.kind != "f" or self.casts_floats):
             x = x.astype(self.dtype)  # Keras' autocasting: uint8 images, float64 arrays
-        with layer_scope(self):
-            return self.call(x, training)
+        since = next(_creation_counter)  # every tensor this call makes is numbered later
+        y = self.call(x, training)
+        if getattr(y, "_ctx", None) is not None:  # recorded, so viz may draw it
+            _claim_ops(self, y, since)
+        return y
 
     def check_input_shape(self, shape: tuple, arg: str = "the input",
                           exact: bool = False) -> None:
