@@ -341,9 +341,9 @@ CATALOGUE = {
                                TypeError, r"trainable must be True or False; got 1"),
     # ------------------------------------------------------- inputs the Keras way
     "model called without the channel axis": (lambda tmp: model()(f32(2, 6, 6)), ValueError,
-                                              r"expects inputs of shape \(None, 6, 6, 1\); got "
-                                              r"\(2, 6, 6\): add the channel axis with "
-                                              r"x\[\.\.\., None\]"),
+                                              r"the input has shape \(2, 6, 6\) but model "
+                                              r"'sequential' expects \(None, 6, 6, 1\): add the "
+                                              r"channel axis with x\[\.\.\., None\]"),
     "model called without the batch axis": (lambda tmp: model()(f32(6, 6, 1)), ValueError,
                                             r"add the batch axis with x\[None\]"),
     "model called on channels-first images": (lambda tmp: model()(f32(2, 1, 6, 6)),
@@ -394,6 +394,8 @@ CATALOGUE = {
                            r"call model.compile\(optimizer='adam', "),
     "evaluate before compile": (lambda tmp: model().evaluate(np.zeros((2, 6, 6, 1)), [0, 1]),
                                 ValueError, r"must be compiled before evaluate\(\)"),
+    "train_step before compile": (lambda tmp: model().train_step(np.zeros((2, 6, 6, 1)), [0, 1]),
+                                  ValueError, r"must be compiled before train_step\(\)"),
     "compile unknown loss": (lambda tmp: model().compile(optimizer="adam", loss="crossentropy"),
                              ValueError, r"loss must be one of \[.*'sparse_categorical_"
                              r"crossentropy'\].*got 'crossentropy'"),

@@ -123,6 +123,37 @@ def test_summary_of_unbuilt_model_says_how_to_build_it():
     assert "(None, 6, 6, 4)" in summary_text(model)
 
 
+def test_a_single_built_layer_prints_its_own_one_row_summary():
+    layer = nn.Dense(3, input_shape=(4,))
+    text = summary_text(layer)
+    lines = text.splitlines()
+    assert lines[0] == 'Layer: "dense"'
+    (row,) = [line for line in lines if line.startswith("dense (Dense)")]
+    assert row.split()[2:] == ["(None,", "3)", "15", "12"]  # 4·3 + 3 params, 4·3 MACs
+    assert "Input shape: (None, 4)" in lines
+    assert "Total params: 15 (60 B)" in lines  # 15 float32 values
+    assert "MACs per example (forward): 12" in lines
+    explained = summary_text(nn.Conv2D(2, 3, input_shape=(5, 5, 1)), explain=True)
+    assert "    params = 3·3·1·2 + 2 = 20" in explained.splitlines()
+
+
+def test_summary_of_an_unbuilt_layer_says_how_to_build_it():
+    with pytest.raises(ValueError, match=r"summary\(\) needs a built layer.*input_shape="):
+        nn.Dense(3).summary()
+
+
+def test_a_called_model_lets_its_layers_judge_the_image_size_but_fit_needs_the_built_one():
+    model = nn.Sequential([nn.Conv2D(2, 3, input_shape=(6, 6, 1)),
+                           nn.GlobalAveragePooling2D(), nn.Dense(2)])
+    assert model(np.zeros((1, 8, 8, 1), np.float32)).shape == (1, 2)  # a convolution's way
+    model.compile(optimizer="sgd", loss="mse")
+    for run in (lambda x: model.predict(x, verbose=0),
+                lambda x: model.fit(x, np.zeros((1, 2)), verbose=0)):
+        with pytest.raises(ValueError, match=r"x has shape \(1, 8, 8, 1\) but model "
+                                             r"'sequential' expects \(None, 6, 6, 1\)$"):
+            run(np.zeros((1, 8, 8, 1), np.float32))
+
+
 def test_layers_build_lazily_on_first_call():
     layer = nn.Dense(4)
     assert not layer.built and layer.kernel is None

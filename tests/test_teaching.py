@@ -154,7 +154,12 @@ def test_integer_input_suggestion_works(wrap):
     (lambda: nn.Conv2D(2, 3), (2, 8, 8), r"channel axis with (x\[\.\.\., None\])",
      (2, 6, 6, 2)),
     (tc.zoo.seed_convnet, (28, 28, 1), r"batch axis with (x\[None\])", (1, 10)),
-], ids=["model without channels", "unbuilt conv without channels", "model without batch"])
+    (lambda: nn.Conv2D(2, 3, input_shape=(8, 8, 3)), (8, 8, 3), r"batch axis with (x\[None\])",
+     (1, 6, 6, 2)),
+    (lambda: nn.Conv2D(2, 3, input_shape=(8, 8, 1)), (2, 1, 8, 8),
+     r"with (x\.transpose\(0, 2, 3, 1\))", (2, 6, 6, 2)),
+], ids=["model without channels", "unbuilt conv without channels", "model without batch",
+        "built conv given one image", "built conv given channels-first images"])
 def test_missing_axis_suggestions_work(make, shape, pattern, fixed_shape):
     layer = make()
     x = images(*shape)

@@ -144,7 +144,7 @@ def test_a_non_finite_loss_stops_with_the_step_and_keeps_last_good_weights(tiny_
 
 
 def test_ctrl_c_keeps_the_last_completed_epoch(tiny_mnist, tmp_path, monkeypatch, capsys):
-    real_step = nn.Sequential._train_step
+    real_step = nn.Sequential.train_step
     calls = []
 
     def interrupted_on_second_epoch(*args, **kwargs):  # one batch per epoch (--limit 32)
@@ -153,7 +153,7 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tiny_mnist, tmp_path, monkeypatch
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(nn.Sequential, "_train_step", interrupted_on_second_epoch)
+    monkeypatch.setattr(nn.Sequential, "train_step", interrupted_on_second_epoch)
     out = tmp_path / "run"
     code = train_mnist.main(["--data-dir", str(tiny_mnist), "--epochs", "3", "--limit", "32",
                              "--model", "seed", "--out", str(out), "--no-plots"])

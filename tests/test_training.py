@@ -204,6 +204,54 @@ def test_an_unbuilt_model_is_built_from_the_data_before_training():
     assert model.built and model.input_shape == (5,)
 
 
+def test_train_step_is_one_sgd_step_and_returns_keras_running_logs():
+    tc.manual_seed(0)
+    model = nn.Sequential([nn.Dense(3, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss=tc.losses.SparseCategoricalCrossentropy(
+        from_logits=True), metrics=["accuracy"])  # Keras' and PyTorch's SGD: w − 0.01·grad
+    w, b = (a.astype(np.float64) for a in model.get_weights())
+    batches = [(rng.random((4, 2)).astype(np.float32), np.array([0, 2, 1, 2])),
+               (rng.random((2, 2)).astype(np.float32), np.array([1, 0]))]
+    seen = losses = correct = 0.0
+    for x, y in batches:
+        logits = x @ w + b  # float64 reference: softmax cross-entropy, its gradient by hand
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(len(y)), y]).mean()
+        d_logits = (p - np.eye(3)[y]) / len(y)
+        seen, losses = seen + len(y), losses + loss * len(y)
+        correct += (logits.argmax(axis=1) == y).sum()
+        logs = model.train_step(x, y)
+        w, b = w - 0.01 * x.T @ d_logits, b - 0.01 * d_logits.sum(axis=0)
+        # the running means over the batches so far, each taken before its update
+        assert logs.keys() == {"loss", "accuracy"}
+        np.testing.assert_allclose(logs["loss"], losses / seen, rtol=1e-6)
+        assert logs["accuracy"] == pytest.approx(correct / seen)
+        np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(model.get_weights()[1], b, rtol=1e-6, atol=1e-7)
+
+
+def test_fit_runs_an_overridden_train_step_on_every_batch_and_logs_what_it_returns():
+    class Counting(nn.Sequential):
+        def train_step(self, x, y):
+            logs = super().train_step(x, y)
+            steps.append(len(x))
+            return {**logs, "examples": sum(steps)}
+
+    steps, batches = [], []
+
+    class Batches(tc.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(logs["examples"])
+
+    model = Counting([nn.Dense(1, input_shape=(1,))])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((10, 1)), np.ones((10, 1)), batch_size=4, epochs=2, verbose=0,
+              callbacks=[Batches()])
+    assert steps == [4, 4, 2] * 2
+    assert batches == [4, 8, 10, 14, 18, 20]
+
+
 def test_initial_epoch_counts_from_there():
     model = nn.Sequential([nn.Dense(1, input_shape=(1,))])
     model.compile(optimizer="sgd", loss="mse")

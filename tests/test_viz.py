@@ -19,7 +19,6 @@ import pytest
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn, viz, zoo
-from tinygrad_cnn.function import layer_scope
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` not installed (CI installs it)")
@@ -111,11 +110,16 @@ def draw(root, **kwargs) -> Dot:
 
 
 # ------------------------------------------------------------------------ small graphs
-class StandIn:
-    """What a layer looks like to viz: an object with a name; its type is the layer class."""
+class StandIn(nn.Layer):
+    """A layer that computes ``fn(x)``: its call's ops form its cluster, titled by its name
+    and its class."""
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, fn):
+        super().__init__(name=name)
+        self.fn = fn
+
+    def call(self, x, training):
+        return self.fn(x)
 
 
 class Dense(StandIn):
@@ -123,15 +127,13 @@ class Dense(StandIn):
 
 
 def two_layer_graph(dtype=np.float32):
-    """loss = mean((relu(x @ w1 + b1) @ w2)²) with each layer's ops inside layer_scope."""
+    """loss = mean((relu(x @ w1 + b1) @ w2)²), each layer's ops run by a layer's call."""
     x = Tensor(np.arange(6, dtype=dtype).reshape(2, 3) / 6)
     w1 = Tensor(np.full((3, 4), 0.1, dtype), requires_grad=True, name="dense.kernel")
     b1 = Tensor(np.zeros(4, dtype), requires_grad=True, name="dense.bias")
     w2 = Tensor(np.full((4, 2), -0.2, dtype), requires_grad=True, name="dense_1.kernel")
-    with layer_scope(Dense("dense")):
-        h = (x @ w1 + b1).relu()
-    with layer_scope(Dense("dense_1")):
-        y = h @ w2
+    h = Dense("dense", lambda x: (x @ w1 + b1).relu())(x)
+    y = Dense("dense_1", lambda h: h @ w2)(h)
     loss = (y * y).mean()
     return loss, dict(x=x, w1=w1, b1=b1, w2=w2, h=h, y=y)
 
@@ -264,24 +266,39 @@ def test_each_layer_gets_one_cluster_titled_name_and_type():
 
 def test_distinct_layers_with_the_same_name_get_distinct_clusters():
     x = Tensor(np.ones((1, 2), np.float32), requires_grad=True)
-    with layer_scope(Dense("dense")):
-        y = x.relu()
-    with layer_scope(Dense("dense")):
-        z = y.tanh()
-    with layer_scope(StandIn("we/ird name")):
-        z = z.exp()
+    y = Dense("dense", lambda x: x.relu())(x)
+    z = Dense("dense", lambda y: y.tanh())(y)
+    z = StandIn("we/ird name", lambda z: z.exp())(z)
     dot = draw(z.sum())
     assert list(dot.clusters) == ["cluster_dense", "cluster_dense_2", "cluster_we_ird_name"]
     assert dot.clusters["cluster_we_ird_name"]["attrs"]["label"] == "we/ird name (StandIn)"
 
 
+def test_an_op_belongs_to_the_innermost_layer_whose_call_ran_it():
+    x = Tensor(np.ones((1, 2), np.float32), requires_grad=True)
+    inner = Dense("inner", lambda h: h.relu())
+    outer = StandIn("outer", lambda x: inner(x * 2).exp())  # mul and exp are outer's own
+    dot = draw(outer(x).sum())
+    ops = {name: [dot.label(n) for n in c["nodes"] if n.startswith("op")]
+           for name, c in dot.clusters.items()}
+    assert ops == {"cluster_outer": ["mul", "exp"], "cluster_inner": ["relu"]}
+    assert dot.cluster_of(dot.find("sum")) is None
+
+
+def test_ops_made_before_a_call_stay_outside_its_cluster_even_when_it_uses_them():
+    x = Tensor(np.ones((1, 2), np.float32), requires_grad=True)
+    c = x.tanh()  # made before the call, used inside it
+    y = Dense("dense", lambda x: x * c)(x)
+    dot = draw(y.sum())
+    assert dot.cluster_of(dot.find("tanh")) is None
+    assert dot.cluster_of(dot.find("mul")) == "cluster_dense"
+
+
 def test_a_parameter_shared_by_two_layers_stays_outside_both():
     w = Tensor(np.ones((2, 2), np.float32), requires_grad=True, name="shared")
     x = Tensor(np.ones((1, 2), np.float32))
-    with layer_scope(Dense("a")):
-        y = x @ w
-    with layer_scope(Dense("b")):
-        y = y @ w
+    y = Dense("a", lambda x: x @ w)(x)
+    y = Dense("b", lambda y: y @ w)(y)
     dot = draw(y.sum())
     assert dot.cluster_of(dot.find("shared (2, 2) float32")) is None
 

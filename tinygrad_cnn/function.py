@@ -18,23 +18,9 @@ imports flow one way, autograd → function/ops → tensor → functional → nn
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from . import autograd
-
-_layer_scope: list = []  # the layers being called, innermost last (for viz clusters)
-
-
-@contextlib.contextmanager
-def layer_scope(layer):
-    """Ops created inside belong to ``layer`` (an object with ``.name``); viz clusters them."""
-    _layer_scope.append(layer)
-    try:
-        yield
-    finally:
-        _layer_scope.pop()
 
 
 class Function:
@@ -51,7 +37,7 @@ class Function:
     saved: tuple = ()
     applied = False  # an instance records one call: a second apply() is refused
     gradient_of = None  # for ops that compute another op's gradient: that op's name
-    layer = None  # the layer whose call created this node, if any
+    layer = None  # the layer whose call created this node, if any (nn.Layer tags it after the call)
     needs_input_grad: tuple = ()
     # Whether this call is recorded for backward. Already known when ``forward`` runs, so an
     # op can skip what only its backward would need (inference, ``no_grad``).
@@ -113,8 +99,6 @@ class Function:
         if True in needs:
             self.parents = tuple(inputs)
             self.needs_input_grad = needs
-            if _layer_scope:
-                self.layer = _layer_scope[-1]
             out.requires_grad = True
             out._ctx = self
         else:

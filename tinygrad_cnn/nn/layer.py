@@ -2,10 +2,15 @@
 
 A layer is built lazily: ``build(input_shape)`` creates its weights the first time it sees
 an input, or as soon as it is constructed when ``input_shape=`` is given (the base class
-does that, so no layer repeats it). Shapes here never include the batch axis.
+does that, so no layer repeats it). Shapes here leave out the batch axis, except the
+batch shapes that ``check_input_shape`` takes.
 
 What a layer accepts is declared once, as an ``InputSpec`` (Keras' idea): the rank and,
-once built, the sizes of fixed axes. ``__call__`` checks it before ``call`` runs.
+once built, the sizes of fixed axes. ``check_input_shape`` checks it before ``call`` runs,
+and names the fix for a batch that lacks an axis or holds channels-first images.
+
+After a recorded call, the layer tags the op nodes that call created (``Function.layer``),
+so viz can draw one cluster per layer; nothing is tagged when nothing is recorded.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import check_bool, is_int
-from ..function import layer_scope
-from ..tensor import Tensor
+from ..tensor import Tensor, _creation_counter
 from . import initializers
+from .summary import print_summary
 
 
 def _snake_case(class_name: str) -> str:
@@ -49,19 +54,36 @@ def _batch_shape(shape) -> str:
     return f"(batch, {', '.join(map(str, shape))})"
 
 
-def shape_hint(expected: tuple, got: tuple) -> str:
-    """What a batch of shape ``got`` lacks to fit ``expected`` (no batch axis), or ''.
+def _claim_ops(layer: Layer, output: Tensor, since: int) -> None:
+    """Tag with ``layer`` the recorded ops of its call (those whose output is numbered
+    ``since`` or later) that no inner layer has tagged: inner calls end first, so each op
+    belongs to the innermost layer that ran it."""
+    stack, seen = [output], set()
+    while stack:
+        t = stack.pop()
+        ctx = t._ctx
+        if ctx is None or t._id < since or id(t) in seen:
+            continue
+        seen.add(id(t))
+        if ctx.layer is None:
+            ctx.layer = layer
+        stack.extend(ctx.parents)
 
-    Names a missing channel axis (``x[..., None]``), a missing batch axis (``x[None]``) and
-    channels-first images, with the code that fixes each.
-    """
-    expected, got = tuple(expected), tuple(got)
-    if got[1:] == expected[:-1] and expected[-1] == 1:
+
+def _fix(expected: tuple, got: tuple) -> str:
+    """The code that makes a batch of shape ``got`` fit ``expected`` (no batch axis; None
+    matches any size), or '': a missing channel axis, a missing batch axis, channels-first
+    images. A fix is named only when the batch it gives fits. ``got[0]`` is None when
+    ``build`` checks a shape: there is no batch that could lack its axis."""
+
+    def fits(shape: tuple) -> bool:
+        return len(shape) == len(expected) and all(e in (None, n) for e, n in zip(expected, shape))
+
+    if fits((*got[1:], 1)):
         return "add the channel axis with x[..., None]"
-    if got == expected:
+    if got[0] is not None and fits(got):
         return "add the batch axis with x[None]"
-    if (len(expected) == 3 and len(got) == 4 and got[1:] != expected
-            and got[1:] == (expected[2], expected[0], expected[1])):
+    if len(got) == 4 and fits((got[2], got[3], got[1])):
         return (f"it looks channels-first (N, C, H, W) = {got}, but images here are "
                 f"channels_last (N, H, W, C); move the channels last with "
                 f"x.transpose(0, 2, 3, 1)")
@@ -88,26 +110,35 @@ class InputSpec:
     size_label: str = "values"
     hint: str = ""
 
-    def check(self, layer: Layer, input_shape: tuple) -> None:
-        where = f"layer '{layer.name}' ({type(layer).__name__})"
+    def shape(self) -> tuple | None:
+        """The accepted shape with None for any size, when the rank is fixed (else None)."""
+        if self.rank is None:
+            return None
+        shape = [None] * self.rank
+        for axis, size in self.sizes.items():
+            shape[axis] = size
+        return tuple(shape)
+
+    def problem(self, input_shape: tuple) -> str:
+        """Why an input of ``input_shape`` (no batch axis) is refused, or ''."""
         if self.rank is not None and len(input_shape) != self.rank:
-            hint = ("; add the channel axis with x[..., None]"
-                    if len(input_shape) == self.rank - 1 and self.rank == 3 else "")
-            raise ValueError(f"{where} expects inputs of rank {self.rank + 1} (batch, "
-                             f"{self.axes_label}); got an input of shape "
-                             f"{_batch_shape(input_shape)}{hint}")
+            return (f"expects inputs of rank {self.rank + 1} (batch, {self.axes_label}); got "
+                    f"an input of shape {_batch_shape(input_shape)}")
         if len(input_shape) < self.min_rank:
-            raise ValueError(f"{where} expects inputs of shape (batch, {self.axes_label}); got "
-                             f"an input of shape {_batch_shape(input_shape)}")
+            return (f"expects inputs of shape (batch, {self.axes_label}); got an input of "
+                    f"shape {_batch_shape(input_shape)}")
         for axis, size in self.sizes.items():
             if input_shape[axis] != size:
                 hint = f" ({self.hint})" if self.hint and len(input_shape) > 1 else ""
-                raise ValueError(f"{where} was built for {size} {self.size_label} but got an "
-                                 f"input of shape {_batch_shape(input_shape)}{hint}")
+                return (f"was built for {size} {self.size_label} but got an input of shape "
+                        f"{_batch_shape(input_shape)}{hint}")
+        return ""
 
 
 class _BuildWhenShapeKnown(type):
-    """After ``__init__`` finishes, a layer given ``input_shape=`` is built at once."""
+    """After ``__init__`` finishes (the subclass's, which sets the hyper-parameters ``build``
+    needs), a layer given ``input_shape=`` is built at once: its weights exist and a shape it
+    cannot take is refused on the line that gave it, in a Sequential or not."""
 
     def __call__(cls, *args, **kwargs):
         layer = super().__call__(*args, **kwargs)
@@ -296,13 +327,29 @@ class Layer(metaclass=_BuildWhenShapeKnown):
 
     def build(self, input_shape: tuple) -> None:
         """Create weights for inputs of ``input_shape`` (no batch axis)."""
-        self.input_spec.check(self, input_shape)
+        self.check_input_shape((None, *input_shape))
         self.input_shape = tuple(input_shape)
         self.built = True
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            how = ("give the first layer input_shape=(height, width, channels), or call the "
+                   "model on a batch once" if self.kind == "model" else
+                   "give it input_shape=(...) without the batch axis, or call it on a batch once")
+            raise ValueError(f"{what} needs a built {self.kind}, and this one is not built yet: "
+                             f"{how}")
 
     # ---------------------------------------------------------------- shapes and cost
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
+
+    def layer_shapes(self, input_shape=None) -> list[tuple[Layer, tuple, tuple]]:
+        """(layer, input shape, output shape) per row of the summary, without the batch
+        axis: a plain layer is its own one row (a model has one per layer)."""
+        if input_shape is None:
+            self._require_built("layer_shapes()")
+            input_shape = self.input_shape
+        return [(self, tuple(input_shape), self.compute_output_shape(input_shape))]
 
     def macs(self, input_shape: tuple) -> int:
         """Multiply-accumulates per example in the forward pass (0 for shape-only layers)."""
@@ -312,6 +359,14 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         """The formulas behind this layer's output shape, parameters and MACs."""
         return []
 
+    def summary(self, print_fn=print, explain: bool = False) -> None:
+        """Print a table: layer, output shape, parameters and MACs per example (a model's
+        row by row); ``explain=True`` adds the formulas behind the numbers. ``print_fn``
+        receives the whole table as one string (Keras passes lines; both work with ``print``
+        and ``list.append``)."""
+        self._require_built("summary()")
+        print_summary(self, print_fn, explain)
+
     # ---------------------------------------------------------------- calling
     def __call__(self, x, training: bool | None = None) -> Tensor:
         """Run the layer; ``training`` (True/False) overrides the layer's mode for this call."""
@@ -319,14 +374,36 @@ class Layer(metaclass=_BuildWhenShapeKnown):
         training = self.training if training is None else check_bool(training, "training")
         if x.ndim < 1:
             raise ValueError(f"layer '{self.name}' needs a batch axis; got a scalar")
+        self.check_input_shape(x.shape)
         if not self.built:
             self.build(x.shape[1:])
-        else:
-            self.input_spec.check(self, x.shape[1:])
         if x.dtype != self.dtype and (x.dtype.kind != "f" or self.casts_floats):
             x = x.astype(self.dtype)  # Keras' autocasting: uint8 images, float64 arrays
-        with layer_scope(self):
-            return self.call(x, training)
+        since = next(_creation_counter)  # every tensor this call makes is numbered later
+        y = self.call(x, training)
+        if getattr(y, "_ctx", None) is not None:  # recorded, so viz may draw it
+            _claim_ops(self, y, since)
+        return y
+
+    def check_input_shape(self, shape: tuple, arg: str = "the input",
+                          exact: bool = False) -> None:
+        """Raise ValueError, naming the fix for a missing channel or batch axis or for
+        channels-first images, when a batch of ``shape`` (batch axis first) does not fit the
+        ``input_spec`` or, for a built model, the ``input_shape`` it was built for. A model's
+        call lets other sizes through to its layers (a convolution takes any image size);
+        ``exact=True`` (fit, evaluate, predict) refuses them. ``arg`` names the data."""
+        shape = tuple(shape)
+        problem = self.input_spec.problem(shape[1:])
+        if problem:
+            expected = self.input_spec.shape()
+            fix = _fix(expected, shape) if expected is not None else ""
+            raise ValueError(f"layer '{self.name}' ({type(self).__name__}) {problem}"
+                             + (f"; {fix}" if fix else ""))
+        if self.kind == "model" and self.built and shape[1:] != self.input_shape:
+            fix = _fix(self.input_shape, shape)
+            if fix or exact:
+                raise ValueError(f"{arg} has shape {shape} but model '{self.name}' expects "
+                                 f"{(None, *self.input_shape)}" + (f": {fix}" if fix else ""))
 
     @property
     def casts_floats(self) -> bool:

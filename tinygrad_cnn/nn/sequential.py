@@ -1,14 +1,13 @@
-"""Sequential: a Layer made of layers applied one after another, with a summary table,
-Keras' training methods (``nn/training.py``) and whole-model saving (``nn/saving.py``)."""
+"""Sequential: a Layer made of layers applied one after another, with Keras' training
+methods (``nn/training.py``) and whole-model saving (``nn/saving.py``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..checks import check_bool
 from ..tensor import Tensor
 from . import saving, weights_io
-from .layer import Layer, check_shape, shape_hint
+from .layer import Layer, check_shape
 from .training import TrainingMixin
 
 
@@ -124,7 +123,7 @@ class Sequential(TrainingMixin, Layer):
         shape = tuple(input_shape)
         for layer in self._layers:
             if layer.built:
-                layer.input_spec.check(layer, shape)
+                layer.check_input_shape((None, *shape))
             else:
                 layer.build(shape)
             shape = layer.compute_output_shape(shape)
@@ -158,73 +157,15 @@ class Sequential(TrainingMixin, Layer):
         return [f"params = {params} = {self.count_params():,} (its layers)",
                 f"MACs = {macs} = {self.macs(input_shape):,}"]
 
-    def _require_built(self, what: str) -> None:
-        if not self.built:
-            raise ValueError(
-                f"{what} needs a built model, and this one is not built yet: give the first "
-                f"layer input_shape=(height, width, channels), or call the model on a batch once"
-            )
-
     # ----------------------------------------------------------------- running
     @property
     def casts_floats(self) -> bool:
         return True  # a model computes in its first layer's dtype (Keras' autocasting)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        if self.built and x.shape[1:] != self.input_shape:
-            hint = shape_hint(self.input_shape, x.shape)
-            if hint:
-                raise ValueError(f"model '{self.name}' expects inputs of shape "
-                                 f"{(None, *self.input_shape)}; got {x.shape}: {hint}")
         for layer in self._layers:
             x = layer(x, training=training)
         return x
-
-    # ----------------------------------------------------------------- summary
-    def summary(self, print_fn=print, explain: bool = False) -> None:
-        """Print a table: layer, output shape, parameters and MACs per example.
-
-        With ``explain=True`` each row is followed by the formulas behind its numbers.
-        ``print_fn`` receives the whole table as one string (Keras passes lines; both
-        work with ``print`` and ``list.append``).
-        """
-        self._require_built("summary()")
-        explain = check_bool(explain, "explain")
-        if not callable(print_fn):
-            raise TypeError(f"print_fn must be a callable such as print; got "
-                            f"{type(print_fn).__name__} {print_fn!r:.60}")
-        print_fn(self._summary_text(explain))
-
-    def _summary_text(self, explain: bool) -> str:
-        rows = []
-        for layer, in_shape, out_shape in self.layer_shapes():
-            rows.append((f"{layer.name} ({type(layer).__name__})", str((None, *out_shape)),
-                         f"{layer.count_params():,}", f"{layer.macs(in_shape):,}",
-                         layer.explain(in_shape) if explain else []))
-        head = ("Layer (type)", "Output Shape", "Param #", "MACs")
-        widths = [max(len(head[i]), *(len(r[i]) for r in rows)) + 2 for i in range(4)]
-        total_width = sum(widths) + 3 * 2
-
-        def line(cells):
-            return (cells[0].ljust(widths[0]) + "  " + cells[1].ljust(widths[1]) + "  "
-                    + cells[2].rjust(widths[2]) + "  " + cells[3].rjust(widths[3]))
-
-        weights = self.weights
-        total = sum(w.size for w in weights)
-        trainable = sum(w.size for w in weights if w.requires_grad)
-        nbytes = sum(w.data.nbytes for w in weights)
-        out = [f'Model: "{self.name}"', "─" * total_width, line(head), "═" * total_width]
-        for r in rows:
-            out.append(line(r[:4]))
-            out.extend(f"    {text}" for text in r[4])
-        out += ["═" * total_width,
-                f"Input shape: {(None, *self.input_shape)}",
-                f"Total params: {total:,} ({_human_bytes(nbytes)})",
-                f"Trainable params: {trainable:,}",
-                f"Non-trainable params: {total - trainable:,}",
-                f"MACs per example (forward): {self.macs(self.input_shape):,}",
-                "─" * total_width]
-        return "\n".join(out)
 
     # ----------------------------------------------------------------- weights I/O
     def named_tensors(self) -> dict[str, Tensor]:
@@ -273,9 +214,3 @@ class Sequential(TrainingMixin, Layer):
     def __repr__(self) -> str:
         return f"Sequential({[layer.name for layer in self._layers]})"
 
-
-def _human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024

@@ -26,7 +26,6 @@ from .. import metrics as metrics_module
 from ..autograd import no_grad
 from ..checks import check_bool, check_int, check_number
 from ..data.batching import Dataset
-from .layer import shape_hint
 
 DEFAULT_BATCH_SIZE = 32  # Keras' default
 
@@ -116,10 +115,7 @@ class TrainingMixin:
             raise ValueError(f"{arg} holds no examples (shape {x.shape})")
         if not self.built:
             self.build(x.shape[1:])
-        elif x.shape[1:] != self.input_shape:
-            hint = shape_hint(self.input_shape, x.shape)
-            raise ValueError(f"{arg} has shape {x.shape} but model '{self.name}' expects "
-                             f"{(None, *self.input_shape)}" + (f": {hint}" if hint else ""))
+        self.check_input_shape(x.shape, arg, exact=True)
         return self.compute_output_shape(x.shape[1:])
 
     def _check_data(self, data: Dataset, x_arg: str, y_arg: str) -> None:
@@ -190,8 +186,7 @@ class TrainingMixin:
             callbacks.on_epoch_begin(epoch)
             for step, (x_batch, y_batch) in enumerate(train.batches(batch_size, shuffle)):
                 callbacks.on_train_batch_begin(step)
-                self._train_step(x_batch, y_batch)
-                callbacks.on_train_batch_end(step, self._results())
+                callbacks.on_train_batch_end(step, self.train_step(x_batch, y_batch))
                 if self.stop_training:
                     break
             logs = self._results()
@@ -203,13 +198,24 @@ class TrainingMixin:
         callbacks.on_train_end(logs)
         return callbacks.history
 
-    def _train_step(self, x_batch, y_batch) -> None:
-        y_pred = self(x_batch, training=True)
-        loss = self.loss(y_batch, y_pred)
-        self._update_metrics(loss, y_batch, y_pred)  # before the update, as Keras reports
+    def train_step(self, x, y) -> dict[str, float]:
+        """One step on the batch ``(x, y)``: forward with ``training=True``, the loss,
+        ``zero_grad``, ``backward``, the optimizer's ``step``. ``fit`` calls it for every
+        batch; override it to change what a step does, as in Keras (whose
+        ``train_step(data)`` takes the pair as one tuple).
+
+        Returns the logs, as Keras' does: the loss and each metric, means over the epoch's
+        batches so far, each batch counted before its update (``fit`` resets them at every
+        epoch and passes them to ``on_train_batch_end``).
+        """
+        self._require_compiled("train_step()")
+        y_pred = self(x, training=True)
+        loss = self.loss(y, y_pred)
+        self._update_metrics(loss, y, y_pred)  # before the update, as Keras reports
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
+        return self._results()
 
     def _update_metrics(self, loss, y_batch, y_pred) -> None:
         self._loss_tracker.update_state(loss.item(), sample_weight=len(y_batch))
