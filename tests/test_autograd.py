@@ -314,9 +314,22 @@ def shape_and_axes(draw):
 def test_transpose(shape_axes, seed):
     shape, axes = shape_axes
     x = np.random.default_rng(seed).standard_normal(shape)
-    assert_forward_and_grad(lambda t: t.transpose(*axes), lambda a: a.transpose(axes), [x])
+    # exactly two ints swap those two axes (torch.transpose), whatever the rank
+    written_out = (lambda a: np.swapaxes(a, *axes)) if len(axes) == 2 else (
+        lambda a: a.transpose(axes))
+    assert_forward_and_grad(lambda t: t.transpose(*axes), written_out, [x])
     assert_forward_and_grad(lambda t: t.transpose(axes), lambda a: a.transpose(axes), [x])
+    assert_forward_and_grad(lambda t: t.permute(*axes), lambda a: a.transpose(axes), [x])
     assert_forward_and_grad(lambda t: t.transpose(), lambda a: a.transpose(), [x])
+
+
+@given(shape=nonscalar_shapes, data=st.data(), seed=seeds)
+def test_transpose_of_two_axes_swaps_them(shape, data, seed):
+    a = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim0")
+    b = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim1")
+    x = np.random.default_rng(seed).standard_normal(shape)
+    assert_forward_and_grad(lambda t: t.transpose(a, b), lambda v: np.swapaxes(v, a, b), [x])
+    assert_forward_and_grad(lambda t: t.swapaxes(a, b), lambda v: np.swapaxes(v, a, b), [x])
 
 
 @given(shape=shapes, data=st.data(), seed=seeds)

@@ -2,8 +2,13 @@
 
 from . import callbacks, data, functional, losses, metrics, nn, optim, viz, workspace, zoo
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+
+# `tc.tensor` is the constructor (as `torch.tensor`), which hides the module of that name
+# as an attribute; `from tinygrad_cnn.tensor import Tensor` still imports the module.
+from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .function import Function
 from .functional import concatenate, maximum, minimum, stack, where
+from .functional import concatenate as cat
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .rng import manual_seed
 from .shapes import conv_output_shape
@@ -13,11 +18,14 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "arange",
     "callbacks",
+    "cat",
     "concatenate",
     "conv_output_shape",
     "data",
     "enable_grad",
+    "full",
     "functional",
     "grad",
     "gradcheck",
@@ -30,11 +38,18 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "ones",
+    "ones_like",
     "optim",
+    "rand",
+    "randn",
     "stack",
+    "tensor",
     "viz",
     "where",
     "workspace",
+    "zeros",
+    "zeros_like",
     "zoo",
 ]
 

@@ -22,6 +22,7 @@ from .ops.movement import ConcatenateOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
 from .ops.reduce import normalize_axis
 from .tensor import Tensor
+from .torch_names import accepts_dim
 
 
 def _tensor(x, arg: str) -> Tensor:
@@ -199,22 +200,27 @@ def _operands(a, b) -> tuple[Tensor, Tensor]:
 
 
 # ------------------------------------------------------------- reductions, matmul
+@accepts_dim
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _tensor(x, "x").sum(axis, keepdims)
 
 
+@accepts_dim
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     return _tensor(x, "x").mean(axis, keepdims)
 
 
+@accepts_dim
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _tensor(x, "x").max(axis, keepdims)
 
 
+@accepts_dim
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _tensor(x, "x").min(axis, keepdims)
 
 
+@accepts_dim
 def var(x, axis=None, keepdims: bool = False) -> Tensor:
     return _tensor(x, "x").var(axis, keepdims)
 
@@ -249,6 +255,7 @@ def broadcast_to(x, shape) -> Tensor:
     return _tensor(x, "x").broadcast_to(shape)
 
 
+@accepts_dim
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (numpy.concatenate)."""
     tensors = _tensor_list(tensors, "concatenate")
@@ -256,6 +263,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     return ConcatenateOp(axis).apply(*tensors)
 
 
+@accepts_dim
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join same-shape tensors along a new axis (numpy.stack)."""
     tensors = _tensor_list(tensors, "stack")
@@ -276,10 +284,12 @@ def _tensor_list(tensors, op: str) -> list[Tensor]:
 
 
 # ---------------------------------------------------------- softmax and losses
+@accepts_dim
 def softmax(x, axis=-1) -> Tensor:
     return _tensor(x, "x").softmax(axis)
 
 
+@accepts_dim
 def log_softmax(x, axis=-1) -> Tensor:
     return _tensor(x, "x").log_softmax(axis)
 

@@ -23,9 +23,9 @@ import numpy as np
 
 from .checks import check_bool
 from .functional import _tensor, cross_entropy, mse
-from .ops.elementwise import SigmoidOp
-from .ops.loss import SoftmaxOp
-from .targets import class_ids, dense_targets
+from .ops.elementwise import SigmoidOp as _SigmoidOp
+from .ops.loss import SoftmaxOp as _SoftmaxOp
+from .targets import as_array, class_ids, dense_targets
 
 EPSILON = 1e-7  # Keras' backend.epsilon()
 
@@ -35,24 +35,37 @@ def _logits_behind(y_pred, op_class):
     ctx = y_pred._ctx
     if type(ctx) is not op_class or not ctx.parents:
         return None
-    if op_class is SoftmaxOp and ctx.axis != (y_pred.ndim - 1,):
+    if op_class is _SoftmaxOp and ctx.axis != (y_pred.ndim - 1,):
         return None
     return ctx.parents[0]
 
 
 def _class_log_probs(y_pred, from_logits: bool):
     """log p over the last axis: log_softmax of logits, or of clipped, normalized probabilities."""
-    logits = y_pred if from_logits else _logits_behind(y_pred, SoftmaxOp)
+    logits = y_pred if from_logits else _logits_behind(y_pred, _SoftmaxOp)
     if logits is not None:
         return logits.log_softmax(-1)
     probs = y_pred / y_pred.sum(axis=-1, keepdims=True)
     return probs.clip(EPSILON, 1 - EPSILON).log()
 
 
-def _prediction(y_pred, who: str):
+def _keras_order_error(who: str, y_true, y_pred, problem: str) -> ValueError:
+    """The error for arguments given in PyTorch's order, loss(input, target)."""
+    try:
+        swapped = as_array(y_true, who).dtype.kind == "f"
+    except TypeError:
+        swapped = False
+    hint = ("; float scores first and class ids second is PyTorch's order loss(input, "
+            "target): swap the two arguments" if swapped else "")
+    return ValueError(f"{who}: {problem}. Keras' order is loss(y_true, y_pred): the targets "
+                      f"first, the predictions second{hint}")
+
+
+def _prediction(y_true, y_pred, who: str):
     y_pred = _tensor(y_pred, "y_pred")
     if y_pred.dtype.kind != "f":
-        raise ValueError(f"{who}: y_pred must be floating-point; got dtype {y_pred.dtype}")
+        raise _keras_order_error(who, y_true, y_pred,
+                                 f"y_pred must be floating-point; got dtype {y_pred.dtype}")
     if y_pred.ndim == 0:
         raise ValueError(f"{who}: y_pred must have a batch axis; got a 0-d tensor")
     return y_pred
@@ -61,7 +74,11 @@ def _prediction(y_pred, who: str):
 # ---------------------------------------------------------------- functional forms
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     """−log p[label] per example; ``y_true`` holds class ids of shape ``y_pred.shape[:-1]``."""
-    y_pred = _prediction(y_pred, "sparse_categorical_crossentropy")
+    y_pred = _prediction(y_true, y_pred, "sparse_categorical_crossentropy")
+    if np.ndim(y_true) == y_pred.ndim + 1:  # (N, classes) scores and (N,) ids, swapped
+        raise _keras_order_error("sparse_categorical_crossentropy", y_true, y_pred,
+                                 f"y_true has shape {np.shape(y_true)}, one axis more than "
+                                 f"y_pred's {y_pred.shape}")
     labels = class_ids(y_true, y_pred.shape, "sparse_categorical_crossentropy")
     one_hot = np.eye(y_pred.shape[-1], dtype=y_pred.dtype)[labels]
     return -(_class_log_probs(y_pred, check_bool(from_logits, "from_logits")) * one_hot).sum(-1)
@@ -69,7 +86,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
     """−Σ y_true·log p per example; ``y_true`` holds one-hot (or soft) rows like ``y_pred``."""
-    y_pred = _prediction(y_pred, "categorical_crossentropy")
+    y_pred = _prediction(y_true, y_pred, "categorical_crossentropy")
     target = dense_targets(y_true, y_pred.shape, y_pred.dtype, "categorical_crossentropy",
                            one_hot=True)
     return -(_class_log_probs(y_pred, check_bool(from_logits, "from_logits")) * target).sum(-1)
@@ -77,10 +94,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
     """−(y·log p + (1 − y)·log(1 − p)), averaged over the last axis, per example."""
-    y_pred = _prediction(y_pred, "binary_crossentropy")
+    y_pred = _prediction(y_true, y_pred, "binary_crossentropy")
     y = dense_targets(y_true, y_pred.shape, y_pred.dtype, "binary_crossentropy")
     logits = y_pred if check_bool(from_logits, "from_logits") else _logits_behind(y_pred,
-                                                                                   SigmoidOp)
+                                                                                   _SigmoidOp)
     if logits is not None:  # max(x, 0) − x·y + log(1 + e^−|x|): no overflow for any x
         per_value = logits.relu() - logits * y + ((-logits.abs()).exp() + 1).log()
     else:
@@ -91,20 +108,20 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
 
 def mean_squared_error(y_true, y_pred):
     """mean((y_pred − y_true)²) over the last axis, per example."""
-    y_pred = _prediction(y_pred, "mean_squared_error")
+    y_pred = _prediction(y_true, y_pred, "mean_squared_error")
     diff = y_pred - dense_targets(y_true, y_pred.shape, y_pred.dtype, "mean_squared_error")
     return (diff * diff).mean(axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_pred − y_true|) over the last axis, per example."""
-    y_pred = _prediction(y_pred, "mean_absolute_error")
+    y_pred = _prediction(y_true, y_pred, "mean_absolute_error")
     return (y_pred - dense_targets(y_true, y_pred.shape, y_pred.dtype,
                                    "mean_absolute_error")).abs().mean(axis=-1)
 
 
 # ------------------------------------------------------------------------ objects
-class Loss:
+class _Loss:
     """A loss as an object: ``loss(y_true, y_pred)`` is the mean of ``call``'s per-example values.
 
     Subclasses set ``fn`` (the functional form), ``targets`` (what ``y_true`` holds:
@@ -150,14 +167,14 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
-class CrossEntropyLoss(Loss):
+class _CrossEntropy(_Loss):
     """Base of the cross-entropies: ``from_logits`` says whether y_pred holds logits."""
 
     def __init__(self, from_logits=False, name=None):
         super().__init__(name, from_logits=check_bool(from_logits, "from_logits"))
 
 
-class SparseCategoricalCrossentropy(CrossEntropyLoss):
+class SparseCategoricalCrossentropy(_CrossEntropy):
     """Cross-entropy of class ids (N,) against probabilities (or logits) (N, classes)."""
 
     fn = staticmethod(sparse_categorical_crossentropy)
@@ -166,7 +183,7 @@ class SparseCategoricalCrossentropy(CrossEntropyLoss):
     default_name = "sparse_categorical_crossentropy"
 
 
-class CategoricalCrossentropy(CrossEntropyLoss):
+class CategoricalCrossentropy(_CrossEntropy):
     """Cross-entropy of one-hot rows (N, classes) against probabilities (or logits)."""
 
     fn = staticmethod(categorical_crossentropy)
@@ -175,7 +192,7 @@ class CategoricalCrossentropy(CrossEntropyLoss):
     default_name = "categorical_crossentropy"
 
 
-class BinaryCrossentropy(CrossEntropyLoss):
+class BinaryCrossentropy(_CrossEntropy):
     """Cross-entropy of 0/1 targets against probabilities (or logits), element by element."""
 
     fn = staticmethod(binary_crossentropy)
@@ -183,17 +200,17 @@ class BinaryCrossentropy(CrossEntropyLoss):
     default_name = "binary_crossentropy"
 
 
-class MeanSquaredError(Loss):
+class MeanSquaredError(_Loss):
     fn = staticmethod(mean_squared_error)
     default_name = "mean_squared_error"
 
 
-class MeanAbsoluteError(Loss):
+class MeanAbsoluteError(_Loss):
     fn = staticmethod(mean_absolute_error)
     default_name = "mean_absolute_error"
 
 
-class LossFunctionWrapper(Loss):
+class LossFunctionWrapper(_Loss):
     """A callable ``loss(y_true, y_pred)`` as a Loss: its result is averaged if not scalar."""
 
     def __init__(self, fn, name=None):
@@ -211,6 +228,27 @@ class LossFunctionWrapper(Loss):
         """A custom loss checks its own targets."""
 
 
+# torch.nn's loss classes, and what plays their part here
+_TORCH_LOSSES = {
+    "CrossEntropyLoss": "SparseCategoricalCrossentropy(from_logits=True)",
+    "NLLLoss": "SparseCategoricalCrossentropy()",
+    "MSELoss": "MeanSquaredError()",
+    "L1Loss": "MeanAbsoluteError()",
+    "BCELoss": "BinaryCrossentropy()",
+    "BCEWithLogitsLoss": "BinaryCrossentropy(from_logits=True)",
+}
+
+
+def __getattr__(name: str):
+    if name in _TORCH_LOSSES:
+        also = (", or the function tc.losses.cross_entropy(logits, labels), which keeps "
+                "PyTorch's order" if name == "CrossEntropyLoss" else "")
+        raise AttributeError(f"tc.losses has no {name} (a torch.nn name); use tc.losses."
+                             f"{_TORCH_LOSSES[name]}, called loss(y_true, y_pred) in Keras' "
+                             f"order{also}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 NAMES = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
@@ -222,14 +260,14 @@ NAMES = {
 }
 
 
-def serialize(loss: Loss) -> dict | None:
+def serialize(loss: _Loss) -> dict | None:
     """``{"class_name", "config"}`` that rebuilds ``loss``; None for a custom callable."""
     if type(loss) not in set(NAMES.values()):
         return None
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
-def deserialize(config: dict) -> Loss:
+def deserialize(config: dict) -> _Loss:
     classes = {cls.__name__: cls for cls in NAMES.values()}
     if not isinstance(config, dict) or config.get("class_name") not in classes:
         raise ValueError(f"cannot rebuild the loss {config!r:.100}; known classes: "
@@ -237,16 +275,16 @@ def deserialize(config: dict) -> Loss:
     return classes[config["class_name"]](**config.get("config", {}))
 
 
-def get(identifier) -> Loss:
+def get(identifier) -> _Loss:
     """A Loss from a name in ``NAMES``, a Loss object (as given) or a callable."""
-    if isinstance(identifier, Loss):
+    if isinstance(identifier, _Loss):
         return identifier
     if isinstance(identifier, str):
         if identifier not in NAMES:
             raise ValueError(f"loss must be one of {sorted(NAMES)}, a tc.losses object or a "
                              f"callable loss(y_true, y_pred); got {identifier!r}")
         return NAMES[identifier]()
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
+    if isinstance(identifier, type) and issubclass(identifier, _Loss):
         raise TypeError(f"loss must be a loss object such as {identifier.__name__}(), not the "
                         f"class {identifier.__name__}")
     if callable(identifier):
@@ -258,7 +296,6 @@ def get(identifier) -> Loss:
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
-    "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
     "SparseCategoricalCrossentropy",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 
 import numpy as np
 
 from . import autograd, function
-from .checks import check_bool
+from .checks import check_bool, check_int
+from .checks import is_int as _is_int
 from .ops.elementwise import (
     AbsOp,
     AddOp,
@@ -32,6 +34,7 @@ from .ops.loss import LogSoftmaxOp, SoftmaxOp
 from .ops.matmul import MatMulOp
 from .ops.movement import ExpandOp, GetItemOp, PadOp, ReshapeOp, TransposeOp, flattened_shape
 from .ops.reduce import MaxOp, MeanOp, MinOp, SumOp, normalize_axis
+from .torch_names import accepts_dim
 
 _creation_counter = itertools.count()
 
@@ -102,6 +105,22 @@ def _one_axis(axis, ndim: int):
     if isinstance(axis, (tuple, list)):
         raise TypeError(f"axis must be None or one int for argmax/argmin; got {axis!r}")
     return normalize_axis(axis, ndim)[0]
+
+
+def _swapped(axis0, axis1, ndim: int) -> tuple:
+    """The permutation of ``range(ndim)`` that swaps two axes (equal axes: the identity)."""
+    try:
+        (a,), (b,) = normalize_axis(axis0, ndim, "axis0"), normalize_axis(axis1, ndim, "axis1")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"transpose/swapaxes({axis0!r}, {axis1!r}): {exc}") from None
+    axes = list(range(ndim))
+    axes[a], axes[b] = b, a
+    return tuple(axes)
+
+
+def _grad_mode_on() -> bool:
+    """Whether ops record now (off under ``tc.no_grad()``); tensor.py reads it only here."""
+    return autograd._grad_enabled
 
 
 def _index_arrays(index):
@@ -215,14 +234,21 @@ class Tensor:
         return f"Tensor({body}, dtype={self.dtype}{grad}{op})"
 
     # -------------------------------------------------------------------- autograd
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
 
         The walk (``autograd.backprop``) is iterative and ordered by creation, so it is
         deterministic and has no recursion limit. Unless ``retain_graph=True`` the graph is
         released afterwards; with it, intermediate tensors keep their ``grad`` too, for
-        inspection (``viz.draw_graph(..., show_grads=True)``).
+        inspection (``viz.draw_graph(..., show_grads=True)``). ``create_graph=True`` is
+        refused: ``.grad`` holds ndarrays, so higher orders go through ``tc.grad``.
         """
+        if check_bool(create_graph, "create_graph"):
+            raise TypeError(
+                "backward(create_graph=True): .grad holds plain ndarrays, which cannot be "
+                "differentiated again; use tc.grad(y, [x], create_graph=True), which returns "
+                "the gradients as Tensors recorded in the graph"
+            )
         autograd.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> Tensor:
@@ -381,10 +407,21 @@ class Tensor:
     def min(self, axis=None, keepdims: bool = False):
         return MinOp(axis, keepdims, self.ndim).apply(self)
 
-    def var(self, axis=None, keepdims: bool = False):
-        """The biased (ddof=0) variance, as numpy's default and Keras' batch statistics."""
+    def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        """The variance: biased (ddof=0) by default, as numpy's and Keras' batch statistics.
+
+        ``ddof=1`` divides by n − 1 instead of n (PyTorch's default, Bessel's correction).
+        """
+        ddof = check_int(ddof, "var: ddof", 0)
         centred = self - self.mean(axis, keepdims=True)
-        return (centred * centred).mean(axis, keepdims)
+        squares = centred * centred
+        if ddof == 0:
+            return squares.mean(axis, keepdims)
+        n = math.prod(self.shape[a] for a in normalize_axis(axis, self.ndim))
+        if n <= ddof:
+            raise ValueError(f"var(ddof={ddof}) over {n} element(s) per result would divide by "
+                             f"n - ddof = {n - ddof}; it needs more than {ddof} elements")
+        return squares.sum(axis, keepdims) / (n - ddof)
 
     def argmax(self, axis=None) -> Tensor:
         """Indices of the maxima (int64); not differentiable."""
@@ -421,6 +458,10 @@ class Tensor:
         return self.transpose()
 
     def transpose(self, *axes):
+        """Permute the axes: two ints swap those two (PyTorch's ``transpose(dim0, dim1)``, any
+        rank); a full permutation, as ints or one tuple, is numpy's; no axes reverses them."""
+        if len(axes) == 2 and _is_int(axes[0]) and _is_int(axes[1]):
+            return self.swapaxes(*axes)
         return TransposeOp(axes, self.ndim).apply(self)
 
     def flatten(self, start_axis: int = 1):
@@ -448,3 +489,144 @@ class Tensor:
 
     def log_softmax(self, axis=-1):
         return LogSoftmaxOp(axis, self.ndim).apply(self)
+
+    # ====================================================== coming from PyTorch
+    # PyTorch's names for what exists above, each a one-line call of it, so the API stays
+    # one API with two spellings (the README's "Coming from PyTorch" table lists them all).
+    sum = accepts_dim(sum)
+    mean = accepts_dim(mean)
+    max = accepts_dim(max)
+    min = accepts_dim(min)
+    var = accepts_dim(var)
+    argmax = accepts_dim(argmax)
+    argmin = accepts_dim(argmin)
+    squeeze = accepts_dim(squeeze)
+    expand_dims = accepts_dim(expand_dims)
+    softmax = accepts_dim(softmax)
+    log_softmax = accepts_dim(log_softmax)
+
+    @accepts_dim
+    def std(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        """The standard deviation, biased like ``var`` (``ddof=1``: PyTorch's default)."""
+        return self.var(axis, keepdims, ddof).sqrt()
+
+    def unsqueeze(self, dim):
+        return self.expand_dims(dim)
+
+    def view(self, *shape):
+        return self.reshape(*shape)
+
+    def permute(self, *dims):
+        return TransposeOp(dims, self.ndim).apply(self)
+
+    def swapaxes(self, axis0, axis1):
+        return TransposeOp(_swapped(axis0, axis1, self.ndim), self.ndim).apply(self)
+
+    def t(self):
+        """A matrix's transpose (rank ≤ 2, as torch's ``t()``)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() transposes tensors of rank <= 2; this one has shape "
+                             f"{self.shape}. Use transpose(dim0, dim1) to swap two axes or "
+                             f"permute(*dims) to reorder them all")
+        return self.transpose()
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def matmul(self, other):
+        return self @ other
+
+    def clamp(self, min=None, max=None):  # noqa: A002 (torch's argument names)
+        return self.clip(min, max)
+
+    def norm(self):
+        """The 2-norm of all elements (torch's ``norm()`` with its defaults)."""
+        return (self * self).sum().sqrt()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    # ======================================================== in-place updates
+    # PyTorch's rules. They write into ``self.data``, so whatever shares that array sees the
+    # change: the user's ndarray behind Tensor(array) (as torch.from_numpy), views made by
+    # reshape, transpose or basic slicing, and arrays an earlier graph saved for its backward
+    # (PyTorch counts versions and raises on a later backward; this library does not check).
+    def _check_in_place(self, what: str, other) -> None:
+        if not _grad_mode_on():
+            return
+        item = "[" in what
+        if self.requires_grad and self._ctx is None:
+            example = "w[0] = 0.0" if item else f"w {what} lr * w.grad"
+            raise RuntimeError(
+                f"a leaf tensor that requires grad is being used in an in-place operation "
+                f"({what}); an update of a parameter must not be recorded, so wrap it in "
+                f"`with tc.no_grad():` as in PyTorch, e.g. `with tc.no_grad(): {example}`")
+        if self.requires_grad:
+            name, why = "y", (f"a tensor computed by the recorded op '{self._ctx.name}': "
+                              f"backward may need its old values")
+        elif isinstance(other, Tensor) and other.requires_grad:
+            name, why = "t", ("a tensor that does not require grad, with a value that does: "
+                              "the value's gradient would be lost")
+        else:
+            return
+        fix = (f"build a new tensor instead, e.g. {name} = tc.where(mask, value, {name})"
+               if item else f"write {name} = {name} {what[0]} ... instead, a new tensor")
+        raise RuntimeError(f"in-place {what} on {why}; {fix}")
+
+    def _writable(self, what: str) -> None:
+        if not self.data.flags.writeable:
+            raise ValueError(f"in-place {what}: this tensor's array is read-only (a broadcast "
+                             f"or a read-only ndarray); make a new tensor instead")
+
+    def _in_place(self, ufunc, other, symbol: str):
+        what = f"{symbol}="
+        self._check_in_place(what, other)
+        self._writable(what)
+        value = self._operand(other).data
+        try:
+            fits = np.broadcast_shapes(self.shape, value.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"in-place {what}: a value of shape {value.shape} does not "
+                             f"broadcast to the tensor's shape {self.shape}, which an in-place "
+                             f"update keeps; write t = t {symbol} value for a new tensor")
+        try:
+            ufunc(self.data, value, out=self.data, casting="same_kind")
+        except TypeError:  # numpy's casting error: the result would change self's dtype
+            result = ufunc(np.empty(0, self.dtype), np.empty(0, value.dtype)).dtype
+            raise TypeError(f"in-place {what}: the result ({result}) cannot be stored in this "
+                            f"tensor's dtype {self.dtype}, which an in-place update keeps; "
+                            f"write t = t {symbol} value for a new tensor") from None
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place(np.add, other, "+")
+
+    def __isub__(self, other):
+        return self._in_place(np.subtract, other, "-")
+
+    def __imul__(self, other):
+        return self._in_place(np.multiply, other, "*")
+
+    def __itruediv__(self, other):
+        return self._in_place(np.true_divide, other, "/")
+
+    def __setitem__(self, index, value):
+        what = "t[index] = value"
+        self._check_in_place(what, value)
+        self._writable(what)
+        index = GetItemOp(_index_arrays(index), self.shape).index  # x[index]'s checks
+        value = self._operand(value).data
+        try:
+            self.data[index] = value
+        except ValueError:
+            raise ValueError(f"t[index] = value: a value of shape {value.shape} does not "
+                             f"broadcast to the {self.data[index].shape} elements the index "
+                             f"selects") from None

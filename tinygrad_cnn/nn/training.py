@@ -38,7 +38,7 @@ class TrainingMixin:
     """Keras' training methods for a model that is a Layer (``self(x, training=…)``)."""
 
     optimizer: optim.Optimizer | None = None
-    loss: losses.Loss | None = None
+    loss: losses._Loss | None = None
     compiled_metrics: list[metrics_module.Metric] | None = None
     stop_training = False  # a callback sets it to end fit after this batch
     history = None  # the History of the last fit
