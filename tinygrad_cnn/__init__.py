@@ -2,6 +2,7 @@
 
 from . import callbacks, data, functional, losses, metrics, nn, optim, viz, workspace, zoo
 from .autograd import grad
+from .explain import explain_backward
 from .function import Function, no_grad
 from .functional import concatenate, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -17,6 +18,7 @@ __all__ = [
     "concatenate",
     "conv_output_shape",
     "data",
+    "explain_backward",
     "functional",
     "grad",
     "gradcheck",
