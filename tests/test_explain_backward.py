@@ -112,6 +112,8 @@ def test_the_micrograd_neuron_by_hand(capsys):
     o, v = neuron()
     steps = tc.explain_backward(o)
     assert [s.op for s in steps] == ["tanh", "add", "add", "mul", "mul"]
+    # inputs are named as forward names them; a lone one is x, as in the rules' y = f(x)
+    assert [s.input_names for s in steps[:2]] == [("x",), ("a", "b")]
     n = 2.0 * -3.0 + 0.0 * 1.0 + 6.8813735870195432
     assert math.isclose(o.item(), math.tanh(n)) and math.isclose(o.item(), 1 / math.sqrt(2))
     do_dn = 1 - math.tanh(n) ** 2  # = 0.5
@@ -198,7 +200,7 @@ def test_each_step_shows_the_op_its_rule_and_its_gradients(capsys, monkeypatch):
         assert re.search(rf"^ +rule +{re.escape(s.rule)}$", out, re.M)
     relu = next(s for s in steps if s.op == "relu")
     assert relu.rule == "relu: ∂y/∂x = 1 where x > 0, else 0"
-    assert re.search(r"∂L/∂a +\[  0, 0\.5\] +→ x$", out, re.M), out
+    assert re.search(r"∂L/∂x +\[  0, 0\.5\] +→ x$", out, re.M), out  # relu calls its input x
 
     conv = next(s for s in steps if s.op.startswith("conv2d"))
     assert conv.input_names == ("x", "kernel", "bias")

@@ -22,6 +22,7 @@ import numpy as np
 
 from .autograd import backprop, graph_nodes
 from .checks import check_int
+from .function import Function
 
 __all__ = ["BackwardStep", "explain_backward", "operand_names", "rule_of"]
 
@@ -49,19 +50,28 @@ class _Walk:
 
 
 def rule_of(op) -> str:
-    """The op's derivative rule: its ``rule``, else the first line of its backward's docstring."""
+    """The op's derivative rule: its ``rule``, else the first line of the docstring of the
+    ``backward`` (or ``derivative``) its class wrote, else a line saying there is none."""
     rule = getattr(op, "rule", None)
     if rule:
         return rule
-    doc = getattr(type(op).backward, "__doc__", None)  # the class's own, not inherited
-    first = next((line.strip() for line in (doc or "").splitlines() if line.strip()), None)
-    if first:
-        return f"{op.name}: {first}"
+    for cls in type(op).__mro__:
+        if cls is Function:
+            break  # the base class's docstrings describe the machinery, not this op
+        for method in ("backward", "derivative"):
+            doc = getattr(cls.__dict__.get(method), "__doc__", None)
+            first = next((line.strip() for line in (doc or "").splitlines() if line.strip()),
+                         None)
+            if first:
+                return f"{op.name}: {first}"
     return f"{op.name}: no rule given (its class has no `rule` and its backward no docstring)"
 
 
 def operand_names(op) -> tuple:
-    """Names of the op's inputs as its ``forward`` calls them: ``("x", "kernel", "bias")``."""
+    """Names of the op's inputs as its ``forward`` calls them: ``("x", "kernel", "bias")``.
+
+    A lone input that forward calls ``a`` reads ``x``, as the rules write y = f(x).
+    """
     count = len(op.parents)
     try:
         params = list(inspect.signature(type(op).forward).parameters.values())[1:]  # no self
@@ -75,6 +85,8 @@ def operand_names(op) -> tuple:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             names.append(p.name)
     names = names[:count]
+    if names == ["a"]:
+        names = ["x"]
     return tuple(names) + tuple(f"input {i}" for i in range(len(names), count))
 
 
