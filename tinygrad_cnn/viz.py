@@ -37,7 +37,7 @@ the gradient that flows back along it (``grad`` and the values for a tensor of a
 ``SMALL`` elements, ``‖grad‖`` and its norm for a larger one). It needs a scalar root.
 
 Operands: an edge into an op whose inputs are not interchangeable (``sub``, ``div``,
-``matmul``, ``pow``, conv's ``x``, ``kernel`` and ``bias``, …) names, at its arrowhead,
+``matmul``, ``pow``, conv's ``x``, ``kernel`` and ``bias``, …) is labelled, in blue, with
 which input it is, as the op's ``forward`` names it.
 
 Big graphs: at most ``max_nodes`` tensor and op nodes are drawn, those nearest the root
@@ -50,6 +50,7 @@ The same graph always gives byte-identical DOT: nodes are visited in creation or
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import re
@@ -175,16 +176,27 @@ def _flowing_back(g) -> str:
     return f"‖grad‖ {_format_norm(float(np.sqrt(np.sum(g * g))))}"
 
 
-def _operand_attrs(ctx, i: int) -> dict:
-    """The arrowhead label naming input ``i`` of ``ctx`` (an op whose inputs are ordered)."""
+def _operand(ctx, i: int) -> str | None:
+    """The name of input ``i`` of ``ctx``, when the op's inputs are not interchangeable."""
     if len(ctx.parents) < 2 or ctx.name in _INTERCHANGEABLE:
+        return None
+    return operand_names(ctx)[i]
+
+
+def _edge_attrs(operand: str | None, grad) -> dict:
+    """An edge's label: which operand it is (blue), the gradient flowing back (red), or both.
+
+    Both go in the one label, which Graphviz places clear of nodes and other labels."""
+    if operand is None and grad is None:
         return {}
-    return {"headlabel": _clean(operand_names(ctx)[i]), "labelfontsize": "9",
-            "labeldistance": "1.5", "labelfontcolor": _OPERAND_COLOR}
-
-
-def _backward_attrs(g) -> dict:
-    return {"label": _clean(_flowing_back(g)), "fontsize": "9", "fontcolor": _BACKWARD_COLOR}
+    attrs = {"fontsize": "9"}
+    if grad is None:
+        return {**attrs, "label": _clean(operand), "fontcolor": _OPERAND_COLOR}
+    if operand is None:
+        return {**attrs, "label": _clean(_flowing_back(grad)), "fontcolor": _BACKWARD_COLOR}
+    return {**attrs, "label": (f'<<FONT COLOR="{_OPERAND_COLOR}">{html.escape(operand)}</FONT>'
+                               f'<BR/><FONT COLOR="{_BACKWARD_COLOR}">'
+                               f'{html.escape(_flowing_back(grad))}</FONT>>')}
 
 
 def _step_label(ctx, step) -> str:
@@ -204,7 +216,8 @@ def _shade(norm: float, low: float, high: float) -> str:
     return _GRAD_RAMP[min(int(frac * len(_GRAD_RAMP)), len(_GRAD_RAMP) - 1)]
 
 
-def _legend_label(show_grads: bool, grad_range, any_grad: bool, show_backward=False) -> str:
+def _legend_label(show_grads: bool, grad_range, any_grad: bool, show_backward=False,
+                  operands=False) -> str:
     cells = "".join(
         f'<TD BGCOLOR="{_STYLE[kind]["fillcolor"]}" COLOR="{_STYLE[kind]["color"]}">{text}</TD>'
         for kind, text in (
@@ -230,6 +243,9 @@ def _legend_label(show_grads: bool, grad_range, any_grad: bool, show_backward=Fa
                     f'<TD BGCOLOR="{_GRAD_ZERO}">zero</TD>'
                     f'<TD BGCOLOR="{_GRAD_NONFINITE}">nan/inf</TD>')
         rows.append(f"<TR>{ramp}</TR>")
+    if operands:
+        rows.append(f'<TR><TD COLSPAN="5"><FONT COLOR="{_OPERAND_COLOR}">blue on an edge'
+                    f'</FONT>: which input of the op it is (a − b, x and kernel, …)</TD></TR>')
     if show_backward:
         rows.append(f'<TR><TD COLSPAN="5">backward: each op shows its step (the order '
                     f'backward visits it) and its rule;<BR/><FONT COLOR="{_BACKWARD_COLOR}">'
@@ -428,6 +444,7 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
             cluster_of(t._ctx.layer)
 
     omitted = total_cost - kept_cost
+    named_operands = False  # whether some edge says which operand it is (for the legend)
     note_id = "omitted"
     for t in kept:
         i = number[id(t)]
@@ -441,10 +458,10 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
             cut = False
             for k, parent in enumerate(ctx.parents):
                 if id(parent) in number:
-                    attrs = _operand_attrs(ctx, k)
-                    if step and step.grad_inputs[k] is not None:
-                        attrs.update(_backward_attrs(step.grad_inputs[k]))
-                    edges.append((node_id_of(parent), op_id, attrs))
+                    grad = step.grad_inputs[k] if step else None
+                    operand = _operand(ctx, k)
+                    named_operands = named_operands or operand is not None
+                    edges.append((node_id_of(parent), op_id, _edge_attrs(operand, grad)))
                 else:
                     cut = True
             if cut:
@@ -455,11 +472,12 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
             place(f"t{i}", tensor_attrs(t), None if t is root else layer)
             if ctx is not None:
                 step = steps.get(id(ctx))
-                edges.append((f"op{i}", f"t{i}", _backward_attrs(step.grad_output) if step
-                              else {}))
+                edges.append((f"op{i}", f"t{i}",
+                               _edge_attrs(None, step.grad_output if step else None)))
 
     if legend:
-        g.node("legend", label=_legend_label(show_grads, grad_range, any_grad, show_backward),
+        g.node("legend", label=_legend_label(show_grads, grad_range, any_grad, show_backward,
+                                             named_operands),
                shape="plaintext")
     if released:
         warnings.warn(
