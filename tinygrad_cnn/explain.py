@@ -195,10 +195,10 @@ def _lines(walk: _Walk, max_values: int) -> list[str]:
     value = f" = {root.data.item():.4g}" if root.size == 1 else ""
     seed = ("∂L/∂L = 1" if root.size == 1 and np.all(walk.seed == 1)
             else "∂L/∂root = the grad_output given")
-    out = [f"Backward pass of L, a {root.shape} {root.dtype} tensor{value}, from {seed}: "
-           f"{len(walk.steps)} ops, in the order backward visits them.",
-           "Each shows its rule, the gradient ∂L/∂y arriving at its output y and the gradient "
-           "it sends to each input."]
+    out = [f"L{value}, a {root.shape} {root.dtype} tensor. Backward starts from {seed} and "
+           f"visits {len(walk.steps)} ops;",
+           "at each: its rule, the gradient ∂L/∂y at its output y, and the gradient sent to "
+           "each input."]
     for s in walk.steps:
         rows = [("rule", s.rule, None), ("∂L/∂y", format_values(s.grad_output, max_values),
                                          None)]
