@@ -773,6 +773,37 @@ CATALOGUE = {
                       r"path must be a str or os.PathLike such as 'graph.svg'; got int 3"),
     "render max_nodes '5'": (lambda tmp: viz.render(t(2).sum(), tmp / "g.dot", max_nodes="5"),
                              TypeError, r"max_nodes must be a positive int; got '5'"),
+    "draw_graph show_backward 'yes'": (lambda tmp: viz.draw_graph(
+        t(2, requires_grad=True).sum(), show_backward="yes"), TypeError,
+        r"show_backward must be True or False; got 'yes'"),
+    "draw_graph show_backward of a vector": (lambda tmp: viz.draw_graph(
+        t(2, requires_grad=True) * 2, show_backward=True), ValueError,
+        r"show_backward needs a scalar root, such as a loss; root has shape \(2,\)"),
+    # ----------------------------------------------------------------- explain_backward
+    "explain_backward of an ndarray": (lambda tmp: tc.explain_backward(np.zeros(())), TypeError,
+                                       r"root must be a tinygrad_cnn Tensor.*got ndarray"),
+    "explain_backward max_values 0": (lambda tmp: tc.explain_backward(
+        t(2, requires_grad=True).sum(), max_values=0), ValueError,
+        r"max_values must be a positive int \(tensors of at most this many elements are "
+        r"printed in full\); got 0"),
+    "explain_backward max_values 2.5": (lambda tmp: tc.explain_backward(
+        t(2, requires_grad=True).sum(), max_values=2.5), TypeError,
+        r"max_values must be a positive int .*; got float 2.5"),
+    "explain_backward without grad": (lambda tmp: tc.explain_backward(t(2).sum()), ValueError,
+                                      r"root does not require grad"),
+    "explain_backward of a vector": (lambda tmp: tc.explain_backward(
+        t(2, requires_grad=True) * 2), ValueError,
+        r"root has shape \(2,\); a non-scalar root needs grad_output"),
+    "explain_backward grad_output shape": (lambda tmp: tc.explain_backward(
+        t(2, requires_grad=True) * 2, grad_output=np.ones(3)), ValueError,
+        r"grad_output has shape \(3,\) but root has shape \(2,\)"),
+    "explain_backward grad_output of strings": (lambda tmp: tc.explain_backward(
+        t(2, requires_grad=True) * 2, grad_output=np.array(["a", "b"])), TypeError,
+        r"grad_output must hold numbers; got dtype <U1"),
+    "explain_backward after backward()": (lambda tmp: (lambda y: (y.backward(),
+                                                                   tc.explain_backward(y)))(
+        (t(2, requires_grad=True) * 2).sum()), RuntimeError,
+        r"the graph through 'sum' was already released by an earlier backward\(\)"),
     # ------------------------------------------------- higher-order gradients, custom ops
     "grad outputs not a Tensor": (lambda tmp: tc.grad(3.0, [t(2, requires_grad=True)]),
                                   TypeError, r"outputs must be a Tensor; got float 3.0"),

@@ -10,7 +10,12 @@ measured says that more MACs cost more time, by a clear margin.
 import re
 import shutil
 
+import numpy as np
 import pytest
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import functional as F
+from tinygrad_cnn import zoo
 
 import notebook_tools
 
@@ -119,10 +124,11 @@ def test_gradients_and_the_graph(lesson):
     text = printed(lesson)
     assert "gradcheck of conv2d w.r.t. input, kernel and bias: True" in text
     assert "GradcheckError: gradient mismatch for input 0" in text
+    # the graph, then with gradients (part 5 draws one more: the backward walk)
     if shutil.which("dot"):
-        assert pictures(lesson, kind="image/svg+xml") == 2  # the graph, then with gradients
+        assert pictures(lesson, kind="image/svg+xml") == 3
     else:
-        assert text.count("digraph tinygrad_cnn {") == 2
+        assert text.count("digraph tinygrad_cnn {") == 3
         assert "‖grad‖" in text
 
 
@@ -135,3 +141,91 @@ def test_training_the_keras_way(lesson):
     assert wrong and int(wrong[1]) == round(200 * (1 - float(m[2]) / 100)), text
     # curves, learned filters, feature maps after training, misclassified digits
     assert pictures(lesson, "keras") == 4
+
+
+# ------------------------------------------------------------- part 5: backward, step by step
+def printed_walk(text):
+    """explain_backward's printout as {step label: {row label: text}}, plus the leaves'
+    {name: text} under the key "leaves". A row starts 8 spaces in; deeper lines continue it."""
+    walk, rows = {}, None
+    for line in text.splitlines():
+        if m := re.fullmatch(r"step \d+  (.+)", line):
+            rows = walk.setdefault(m[1], {})
+        elif line.startswith("Leaves, with their final gradients"):
+            rows = walk.setdefault("leaves", {})
+        elif rows is not None and re.match(r" {8}\S", line):
+            label, _, rest = line.strip().partition(" ")
+            rows[label] = rest.strip()
+        elif rows is not None and line.startswith(" " * 9):
+            rows[label] += "\n" + line.strip()
+        else:
+            rows = None  # the walk is over: what the cell prints next
+    return walk
+
+
+def numbers(text):
+    return np.array([float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)])
+
+
+def assert_printed(text, expected, what):
+    """``text`` shows ``expected``: every value to 4 significant digits, or for a large
+    array its shape, norm, min and max."""
+    expected = np.asarray(expected, dtype=np.float64)
+    if m := re.match(r"shape (\(.*?\)), norm (\S+), min (\S+), max (\S+)$", text):
+        assert m[1] == str(expected.shape), what
+        summary = [float(m[2].rstrip(",")), float(m[3].rstrip(",")), float(m[4])]
+        np.testing.assert_allclose(summary, [np.sqrt(np.sum(expected ** 2)), expected.min(),
+                                             expected.max()], rtol=5e-4, err_msg=what)
+    else:
+        first, *rest = text.split("\n")
+        text = "\n".join([first.split("→")[0], *rest])  # not the destination's numbers
+        np.testing.assert_allclose(numbers(text), expected.ravel(), rtol=5e-4, err_msg=what)
+
+
+def tiny_convnet_gradients():
+    """The lesson's tiny convnet and image, rebuilt here; its loss's gradients by tc.grad."""
+    tc.manual_seed(0)
+    model = zoo.tiny_convnet()
+    image = np.random.default_rng(0).random((1, 6, 6, 1), dtype=np.float32)
+    conv, pool, flatten, dense = model.layers
+    maps = conv(image)
+    pooled = pool(maps)
+    logits = dense(flatten(pooled))
+    loss = F.cross_entropy(logits, np.array([1]))
+    named = {"maps": maps, "pooled": pooled, "logits": logits,
+             **{w.name: w for w in model.weights}}
+    return {name: g.data for name, g in zip(named, tc.grad(loss, list(named.values())))}
+
+
+def test_the_printed_walk_shows_tc_grads_gradients(lesson):
+    text = printed(lesson, "backprop")
+    walk = printed_walk(text)
+    assert list(walk) == ["cross_entropy", "add", "matmul", "reshape (1, 18)",
+                          "max_pool2d 2×2 s2 valid", "conv2d 2×2 s1 same", "leaves"], text
+    grads = tiny_convnet_gradients()
+    assert_printed(walk["cross_entropy"]["∂L/∂logits"], grads["logits"], "∂L/∂logits")
+    assert_printed(walk["reshape (1, 18)"]["∂L/∂x"], grads["pooled"], "∂L/∂pooled")
+    conv = walk["conv2d 2×2 s1 same"]
+    assert_printed(conv["∂L/∂y"], grads["maps"], "∂L/∂(conv output)")
+    assert conv["∂L/∂x"] == "none sent: x (an input) does not require grad"
+    assert_printed(conv["∂L/∂kernel"], grads["conv2d.kernel"], "conv step's ∂L/∂kernel")
+    assert_printed(conv["∂L/∂bias"], grads["conv2d.bias"], "conv step's ∂L/∂bias")
+    assert list(walk["leaves"]) == ["dense.bias", "dense.kernel", "conv2d.bias",
+                                    "conv2d.kernel"]
+    for name, shown in walk["leaves"].items():
+        assert_printed(shown, grads[name], name)
+
+
+def test_the_pool_routing_the_patches_and_finite_differences_agree(lesson):
+    text = printed(lesson, "backprop")
+    assert "every window's gradient went to its maximum, and nowhere else: True" in text
+    assert "equal to backward's ∂L/∂kernel: True" in text
+    m = re.search(r"∂L/∂kernel\[1, 0, 0, 1\]: backward (-?\d+\.\d+), finite differences "
+                  r"(-?\d+\.\d+)", text)
+    assert m, text
+    backward, numeric = float(m[1]), float(m[2])
+    assert backward == pytest.approx(tiny_convnet_gradients()["conv2d.kernel"][1, 0, 0, 1],
+                                     abs=1e-6)
+    assert numeric == pytest.approx(backward, abs=3e-6)
+    if shutil.which("dot"):
+        assert pictures(lesson, "backprop", kind="image/svg+xml") == 1  # the walk, drawn

@@ -7,6 +7,7 @@ determinism, the cap for huge graphs, gradient overlay, and the render() file pa
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import pytest
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn, viz, zoo
+from tinygrad_cnn import functional as F
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` not installed (CI installs it)")
@@ -570,3 +572,119 @@ def test_warnings_point_at_the_callers_line_even_through_render(tmp_path):
     with pytest.warns(UserWarning, match="released") as record:
         viz.render(loss, tmp_path / "g.dot")
     assert record[0].filename == __file__
+
+
+# ------------------------------------------------------------------- operands and backward
+def edges_into(dot, op_label):
+    op = dot.find(op_label)
+    return [(dot.label(a).split("\n")[0], attrs) for a, b, attrs in dot.edges if b == op]
+
+
+def edge_parts(attrs) -> tuple:
+    """(operand name, gradient text) an edge's label shows; None for a part it lacks.
+
+    The operand is blue, the gradient red; an edge showing both has an HTML label with
+    one FONT element each."""
+    label = attrs.get("label")
+    if label is None:
+        return None, None
+    if label.startswith("<"):
+        operand, grad = re.findall(r'<FONT COLOR="([^"]+)">(.*?)</FONT>', label)
+        assert (operand[0], grad[0]) == ("#2f6db5", "#b03a2e"), label
+        return html.unescape(operand[1]), html.unescape(grad[1])
+    if attrs["fontcolor"] == "#2f6db5":
+        return label, None
+    assert attrs["fontcolor"] == "#b03a2e", attrs
+    return None, label
+
+
+@pytest.mark.parametrize("show_backward", [False, True])
+def test_edges_into_ops_with_ordered_operands_say_which_operand_they_are(show_backward):
+    a = Tensor(np.array([1.5, 2.0]), requires_grad=True, name="a")
+    b = Tensor(np.array([0.5, 4.0]), requires_grad=True, name="b")
+    m = Tensor(np.ones((2, 2)), requires_grad=True, name="m")
+    x = Tensor(np.ones((1, 3, 3, 1)), name="image")
+    k = Tensor(np.ones((2, 2, 1, 1)), requires_grad=True, name="k")
+    bias = Tensor(np.zeros(1), requires_grad=True, name="bias")
+    loss = ((a - b) / b + a ** b + (a @ m) * b).sum() + F.conv2d(x, k, bias).sum()
+    dot = draw(loss, show_backward=show_backward)
+    op = (lambda name: next(lab for lab in dot.labels() if lab.endswith(": " + name))
+          ) if show_backward else (lambda name: name)
+    heads = {name: sorted((src, edge_parts(attrs)[0]) for src, attrs in
+                          edges_into(dot, op(name)))
+             for name in ("sub", "div", "pow", "matmul", "conv2d 2×2 s1 valid")}
+    assert heads["sub"] == [("a (2,) float64", "a"), ("b (2,) float64", "b")]
+    assert heads["div"] == [("(2,) float64", "a"), ("b (2,) float64", "b")]
+    assert heads["pow"] == [("a (2,) float64", "a"), ("b (2,) float64", "b")]
+    assert heads["matmul"] == [("a (2,) float64", "a"), ("m (2, 2) float64", "b")]
+    assert heads["conv2d 2×2 s1 valid"] == [("bias (1,) float64", "bias"),
+                                            ("image (1, 3, 3, 1) float64", "x"),
+                                            ("k (2, 2, 1, 1) float64", "kernel")]
+    # the inputs of add and mul can be swapped: their edges name no operand
+    swappable = [n for n in dot.graph_nodes()
+                 if dot.label(n).split("\n")[0].split(": ")[-1] in ("add", "mul")]
+    assert len(swappable) == 4
+    assert all(edge_parts(attrs)[0] is None for a, b, attrs in dot.edges if b in swappable)
+    assert "blue on an edge" in dot.label("legend")
+
+
+def grad_text(g):
+    """What an edge says of a gradient: the values of a small one, else its norm."""
+    g = np.asarray(g, dtype=np.float64)
+    if g.size <= 4:
+        return "grad " + (f"{g.item():.4g}" if g.ndim == 0 else
+                          "[" + ", ".join(f"{v:.3g}" for v in g.ravel()) + "]")
+    return f"‖grad‖ {np.sqrt(np.sum(g * g)):.3g}"
+
+
+def test_show_backward_numbers_each_op_and_puts_the_gradient_on_every_edge(capsys):
+    loss, v = two_layer_graph(np.float64)
+    dot = draw(loss, show_backward=True)
+    steps = tc.explain_backward(loss)
+    ops = [n for n in dot.graph_nodes() if n.startswith("op")]
+    assert sorted(dot.label(n).split("\n")[0] for n in ops) == sorted(
+        f"step {s.index}: {s.op}" for s in steps)
+    for n in ops:
+        first, *rule = dot.label(n).split("\n")
+        step = steps[int(first.split(":")[0][5:]) - 1]
+        assert " ".join(rule) == step.rule  # wrapped onto lines of at most 44 characters
+        assert all(len(line) <= 44 for line in rule)
+    # each leaf's edge carries what reaches it: tc.grad's gradient (each is used once)
+    weights = [v["w1"], v["b1"], v["w2"]]
+    expected = dict(zip([w.name for w in weights], tc.grad(loss, weights, retain_graph=True)))
+    for a, b, attrs in dot.edges:
+        name = dot.label(a).split(" ")[0]
+        if name in expected:
+            assert edge_parts(attrs)[1] == grad_text(expected[name].data), name
+    # (3, 4) weights show a norm, the (4,) bias its values
+    assert grad_text(expected["dense.kernel"].data).startswith("‖grad‖ ")
+    assert grad_text(expected["dense.bias"].data).startswith("grad [")
+    # the root's edge carries the seed, 1; the input gets no gradient, so its edge says none
+    (last,) = [attrs for a, b, attrs in dot.edges if dot.label(b).startswith("root")]
+    assert edge_parts(last) == (None, "grad 1")
+    (into_matmul,) = [attrs for a, b, attrs in dot.edges if dot.label(a).startswith("input")]
+    assert edge_parts(into_matmul) == ("a", None)
+    assert "red on an edge" in dot.label("legend")
+
+
+def test_show_backward_in_the_compact_op_graph_labels_op_to_op_edges():
+    loss, v = two_layer_graph(np.float64)
+    dot = draw(loss, show_backward=True, show_shapes=False)
+    first = {n: dot.label(n).split("\n")[0] for n in dot.graph_nodes()}
+    relu = next(n for n, label in first.items() if label.endswith(": relu"))
+    (into_relu,) = [attrs for a, b, attrs in dot.edges if b == relu]
+    (out_of_relu,) = [attrs for a, b, attrs in dot.edges if a == relu]
+    # add → relu carries what relu sends back to add's output; relu → matmul what matmul
+    # sends back to relu's output h
+    pre, h = tc.grad(loss, [v["h"]._ctx.parents[0], v["h"]], retain_graph=True)
+    assert edge_parts(into_relu) == (None, grad_text(pre.data))
+    assert edge_parts(out_of_relu) == ("a", grad_text(h.data))  # h is matmul's left operand
+
+
+def test_show_backward_changes_no_grad_keeps_the_graph_and_is_deterministic():
+    loss, v = two_layer_graph()
+    first = viz.draw_graph(loss, show_backward=True).source
+    assert all(t.grad is None for t in (v["w1"], v["b1"], v["w2"], v["h"], v["y"]))
+    assert viz.draw_graph(loss, show_backward=True).source == first
+    loss.backward()
+    assert v["w1"].grad is not None and v["w1"].grad.shape == (3, 4)

@@ -6,6 +6,7 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 # `tc.tensor` is the constructor (as `torch.tensor`), which hides the module of that name
 # as an attribute; `from tinygrad_cnn.tensor import Tensor` still imports the module.
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .explain import explain_backward
 from .function import Function
 from .functional import concatenate, maximum, minimum, stack, where
 from .functional import concatenate as cat
@@ -25,6 +26,7 @@ __all__ = [
     "conv_output_shape",
     "data",
     "enable_grad",
+    "explain_backward",
     "full",
     "functional",
     "grad",

@@ -182,13 +182,17 @@ class _BackwardWarnings:
 
 
 def backprop(roots, root_grads, *, retain_graph: bool, create_graph: bool = False,
-             capture=None):
+             capture=None, watch=None):
     """Push ``root_grads`` back from ``roots``.
 
     With ``capture=None`` the gradients accumulate into ``.grad`` of the leaves (and of
     tensors that called ``retain_grad()``; with ``retain_graph`` of every tensor, for
     drawing). Otherwise ``capture`` lists the tensors whose gradients are returned, in a
     dict keyed by tensor, and no ``.grad`` is touched.
+
+    ``watch(tensor, grad, input_grads)``, if given, is called after each op's backward with
+    the tensor the op made, the gradient summed there and what the op returned for each
+    input: ``explain_backward`` shows the walk from these, so it needs no walk of its own.
     """
     order = graph_nodes(roots)
     pending = {}  # tensor -> gradient summed so far
@@ -224,6 +228,8 @@ def backprop(roots, root_grads, *, retain_graph: bool, create_graph: bool = Fals
             else:
                 parent_grads = _checked(ctx, ctx.backward(g))
             reporter.op = None
+            if watch is not None:
+                watch(node, g, parent_grads)
             for parent, pg in zip(ctx.parents, parent_grads):
                 if pg is None or not parent.requires_grad:
                     continue

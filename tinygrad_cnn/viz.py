@@ -30,6 +30,16 @@ leaves keep ``.grad`` after a plain ``backward()``, and a plain ``backward()`` a
 
 A released graph is still drawn, but with a note (and a ``UserWarning``) saying so.
 
+Backward, step by step: ``show_backward=True`` runs the backward pass the way
+``tc.explain_backward`` does (no ``.grad`` changes, the graph kept) and draws its walk:
+each op reads "step n: its label" and its derivative rule, and each edge carries, in red,
+the gradient that flows back along it (``grad`` and the values for a tensor of at most
+``SMALL`` elements, ``‖grad‖`` and its norm for a larger one). It needs a scalar root.
+
+Operands: an edge into an op whose inputs are not interchangeable (``sub``, ``div``,
+``matmul``, ``pow``, conv's ``x``, ``kernel`` and ``bias``, …) is labelled, in blue, with
+which input it is, as the op's ``forward`` names it.
+
 Big graphs: at most ``max_nodes`` tensor and op nodes are drawn, those nearest the root
 (breadth-first); a note node says how many were left out. The walk is iterative, so a
 100,000-op chain draws in well under a second with no RecursionError.
@@ -40,11 +50,13 @@ The same graph always gives byte-identical DOT: nodes are visited in creation or
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import re
 import shutil
 import subprocess
+import textwrap
 import warnings
 from collections import deque
 
@@ -52,6 +64,7 @@ import graphviz
 import numpy as np
 
 from .checks import check_bool, check_path, user_stacklevel
+from .explain import operand_names, trace
 from .tensor import Tensor
 
 __all__ = ["DEFAULT_MAX_NODES", "FORMATS", "GraphvizNotFoundError", "draw_graph", "render"]
@@ -80,6 +93,12 @@ _GRAD_RAMP = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c",
               "#fc4e2a", "#e31a1c", "#bd0026", "#800026")
 _GRAD_ZERO = "#d9d9d9"  # exactly zero
 _GRAD_NONFINITE = "#ff00ff"  # nan or inf: impossible to miss
+_BACKWARD_COLOR = "#b03a2e"  # gradients flowing back along the edges
+_OPERAND_COLOR = "#2f6db5"  # which input of an op an edge is
+# Ops whose inputs can be swapped without changing the result or the gradients: their edges
+# need no operand name.
+_INTERCHANGEABLE = frozenset({"add", "mul", "maximum", "minimum"})
+_RULE_WIDTH = 44  # characters per line of a rule drawn inside an op node
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -98,10 +117,11 @@ def _check_root(root) -> None:
         )
 
 
-def _check_options(show_shapes, show_grads, rankdir, max_nodes, legend):
+def _check_options(show_shapes, show_grads, rankdir, max_nodes, legend, show_backward):
     show_shapes = check_bool(show_shapes, "show_shapes")
     show_grads = check_bool(show_grads, "show_grads")
     legend = check_bool(legend, "legend")
+    show_backward = check_bool(show_backward, "show_backward")
     if not isinstance(rankdir, str):
         raise TypeError(f"rankdir must be one of {', '.join(map(repr, RANKDIRS))}; got "
                         f"{rankdir!r}")
@@ -112,7 +132,7 @@ def _check_options(show_shapes, show_grads, rankdir, max_nodes, legend):
         raise TypeError(f"max_nodes must be a positive int; got {max_nodes!r}")
     if max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int (at least 1); got {max_nodes!r}")
-    return show_shapes, show_grads, rankdir.upper(), int(max_nodes), legend
+    return show_shapes, show_grads, rankdir.upper(), int(max_nodes), legend, show_backward
 
 
 # --------------------------------------------------------------------------- labels
@@ -147,6 +167,43 @@ def _format_norm(norm: float) -> str:
     return f"{norm:.3g}"
 
 
+def _flowing_back(g) -> str:
+    """An edge's gradient: its values when small, else its norm."""
+    g = np.asarray(g)
+    if g.size <= SMALL:
+        return f"grad {_values_text(g)}"
+    g = g.astype(np.float64)
+    return f"‖grad‖ {_format_norm(float(np.sqrt(np.sum(g * g))))}"
+
+
+def _operand(ctx, i: int) -> str | None:
+    """The name of input ``i`` of ``ctx``, when the op's inputs are not interchangeable."""
+    if len(ctx.parents) < 2 or ctx.name in _INTERCHANGEABLE:
+        return None
+    return operand_names(ctx)[i]
+
+
+def _edge_attrs(operand: str | None, grad) -> dict:
+    """An edge's label: which operand it is (blue), the gradient flowing back (red), or both.
+
+    Both go in the one label, which Graphviz places clear of nodes and other labels."""
+    if operand is None and grad is None:
+        return {}
+    attrs = {"fontsize": "9"}
+    if grad is None:
+        return {**attrs, "label": _clean(operand), "fontcolor": _OPERAND_COLOR}
+    if operand is None:
+        return {**attrs, "label": _clean(_flowing_back(grad)), "fontcolor": _BACKWARD_COLOR}
+    return {**attrs, "label": (f'<<FONT COLOR="{_OPERAND_COLOR}">{html.escape(operand)}</FONT>'
+                               f'<BR/><FONT COLOR="{_BACKWARD_COLOR}">'
+                               f'{html.escape(_flowing_back(grad))}</FONT>>')}
+
+
+def _step_label(ctx, step) -> str:
+    rule = "\\n".join(_clean(line) for line in textwrap.wrap(step.rule, _RULE_WIDTH))
+    return f"step {step.index}: {_clean(ctx.describe())}\\n{rule}"
+
+
 def _shade(norm: float, low: float, high: float) -> str:
     """Colour for a gradient norm on a log scale between the graph's smallest and largest."""
     if not math.isfinite(norm):
@@ -159,7 +216,8 @@ def _shade(norm: float, low: float, high: float) -> str:
     return _GRAD_RAMP[min(int(frac * len(_GRAD_RAMP)), len(_GRAD_RAMP) - 1)]
 
 
-def _legend_label(show_grads: bool, grad_range, any_grad: bool) -> str:
+def _legend_label(show_grads: bool, grad_range, any_grad: bool, show_backward=False,
+                  operands=False) -> str:
     cells = "".join(
         f'<TD BGCOLOR="{_STYLE[kind]["fillcolor"]}" COLOR="{_STYLE[kind]["color"]}">{text}</TD>'
         for kind, text in (
@@ -185,6 +243,14 @@ def _legend_label(show_grads: bool, grad_range, any_grad: bool) -> str:
                     f'<TD BGCOLOR="{_GRAD_ZERO}">zero</TD>'
                     f'<TD BGCOLOR="{_GRAD_NONFINITE}">nan/inf</TD>')
         rows.append(f"<TR>{ramp}</TR>")
+    if operands:
+        rows.append(f'<TR><TD COLSPAN="5"><FONT COLOR="{_OPERAND_COLOR}">blue on an edge'
+                    f'</FONT>: which input of the op it is (a − b, x and kernel, …)</TD></TR>')
+    if show_backward:
+        rows.append(f'<TR><TD COLSPAN="5">backward: each op shows its step (the order '
+                    f'backward visits it) and its rule;<BR/><FONT COLOR="{_BACKWARD_COLOR}">'
+                    f'red on an edge</FONT>: the gradient flowing back along it (values, or '
+                    f'‖grad‖ when larger)</TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="4">'
             f'<TR><TD COLSPAN="5"><B>legend</B></TD></TR>{"".join(rows)}</TABLE>>')
 
@@ -227,7 +293,7 @@ def _sanitize(name: str) -> str:
 
 
 def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
-               max_nodes=DEFAULT_MAX_NODES, legend=True) -> graphviz.Digraph:
+               max_nodes=DEFAULT_MAX_NODES, legend=True, show_backward=False) -> graphviz.Digraph:
     """The graph that computed ``root`` as a ``graphviz.Digraph`` (no Graphviz program needed).
 
     Args:
@@ -240,16 +306,28 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
         max_nodes: most tensor and op nodes to draw (those nearest the root); the rest are
             summarised by one note node that says how many were omitted.
         legend: add a legend node explaining shapes and colours.
+        show_backward: run backward (as ``tc.explain_backward``: no ``.grad`` changes) and
+            draw its walk: each op's step number and rule, each edge's gradient flowing
+            back. Needs a scalar root whose graph was not released.
 
     Returns:
         ``graphviz.Digraph``; ``.source`` is the DOT text, ``.render()``/``render()`` draw it.
 
     Raises:
-        TypeError/ValueError: for a root that is not a Tensor or a bad option.
+        TypeError/ValueError: for a root that is not a Tensor or a bad option;
+            show_backward with a root that is not a scalar or needs no grad.
+        RuntimeError: show_backward on a graph released by ``backward()``.
     """
     _check_root(root)
-    show_shapes, show_grads, rankdir, max_nodes, legend = _check_options(
-        show_shapes, show_grads, rankdir, max_nodes, legend)
+    show_shapes, show_grads, rankdir, max_nodes, legend, show_backward = _check_options(
+        show_shapes, show_grads, rankdir, max_nodes, legend, show_backward)
+    steps = {}
+    if show_backward:
+        if root.size != 1:
+            raise ValueError(f"show_backward needs a scalar root, such as a loss; root has "
+                             f"shape {root.shape} (draw root.sum(), or use "
+                             f"tc.explain_backward(root, grad_output=...))")
+        steps = {id(step.output._ctx): step for step in trace(root).steps}
 
     def draws_tensor(t: Tensor) -> bool:
         return t is root or t._ctx is None or show_shapes or show_grads
@@ -293,7 +371,7 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
         graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25",
                     "ranksep": "0.35"},
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
-        edge_attr={"color": "#555555", "arrowsize": "0.7"},
+        edge_attr={"color": "#555555", "arrowsize": "0.7", "fontname": "Helvetica"},
     )
     top_level: list[tuple[str, dict]] = []
     edges: list[tuple[str, str, dict]] = []
@@ -366,6 +444,7 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
             cluster_of(t._ctx.layer)
 
     omitted = total_cost - kept_cost
+    named_operands = False  # whether some edge says which operand it is (for the legend)
     note_id = "omitted"
     for t in kept:
         i = number[id(t)]
@@ -373,11 +452,16 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
         layer = ctx.layer if ctx is not None else layer_of_leaf(t)
         if ctx is not None:
             op_id = f"op{i}"
-            place(op_id, {**_STYLE["op"], "label": _clean(ctx.describe())}, ctx.layer)
+            step = steps.get(id(ctx))
+            label = _step_label(ctx, step) if step else _clean(ctx.describe())
+            place(op_id, {**_STYLE["op"], "label": label}, ctx.layer)
             cut = False
-            for parent in ctx.parents:
+            for k, parent in enumerate(ctx.parents):
                 if id(parent) in number:
-                    edges.append((node_id_of(parent), op_id, {}))
+                    grad = step.grad_inputs[k] if step else None
+                    operand = _operand(ctx, k)
+                    named_operands = named_operands or operand is not None
+                    edges.append((node_id_of(parent), op_id, _edge_attrs(operand, grad)))
                 else:
                     cut = True
             if cut:
@@ -387,10 +471,13 @@ def draw_graph(root, show_shapes=True, show_grads=False, rankdir="TB",
         if draws_tensor(t):
             place(f"t{i}", tensor_attrs(t), None if t is root else layer)
             if ctx is not None:
-                edges.append((f"op{i}", f"t{i}", {}))
+                step = steps.get(id(ctx))
+                edges.append((f"op{i}", f"t{i}",
+                               _edge_attrs(None, step.grad_output if step else None)))
 
     if legend:
-        g.node("legend", label=_legend_label(show_grads, grad_range, any_grad),
+        g.node("legend", label=_legend_label(show_grads, grad_range, any_grad, show_backward,
+                                             named_operands),
                shape="plaintext")
     if released:
         warnings.warn(
@@ -441,7 +528,7 @@ def render(root, path, **kwargs) -> str:
         path: where to write; ``.svg``, ``.png``, ``.pdf`` run Graphviz ``dot``; ``.dot`` and
             ``.gv`` write the DOT source and need no Graphviz program.
         **kwargs: passed to ``draw_graph`` (show_shapes, show_grads, rankdir, max_nodes,
-            legend).
+            legend, show_backward).
 
     Returns:
         ``path`` as a str.

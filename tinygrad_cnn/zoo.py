@@ -35,6 +35,20 @@ def seed_convnet(input_shape=(28, 28, 1), classes: int = 10) -> nn.Sequential:
     ])
 
 
+def tiny_convnet() -> nn.Sequential:
+    """A convnet small enough that every number of its backward pass fits on screen.
+
+    6×6×1 → conv 2×2, 2 filters, 'same' 6×6×2 → max pool 2×2 3×3×2 → flatten 18 → dense 2:
+    48 parameters (the lesson's backpropagation part and docs/backward_walk.svg).
+    """
+    return nn.Sequential([
+        nn.Conv2D(2, 2, padding="same", input_shape=(6, 6, 1)),
+        nn.MaxPooling2D(2),
+        nn.Flatten(),
+        nn.Dense(2),
+    ])
+
+
 def batchnorm_mnist_convnet(input_shape=(28, 28, 1), classes: int = 10,
                             momentum: float = 0.9) -> nn.Sequential:
     """The simple convnet with BatchNormalization after each convolution (before its ReLU,
