@@ -32,7 +32,6 @@ MAX_CONFIG_BYTES = 64 << 20  # a model's JSON is kilobytes; refuse to inflate a 
 def save(model, path) -> None:
     """Write ``model`` (built) as a ``.keras`` file, atomically."""
     path = check_path(path, example="'model.keras'")
-    keras_h5.require_h5py(path)
     config = keras_layers.serialize_model(model)
     config["compile_config"] = keras_compile.compile_to_keras(model)
     weights = keras_h5.to_bytes(model, keras_compile.optimizer_group(model), path)
@@ -52,12 +51,12 @@ def load(path, compile: bool = True):  # noqa: A002 (Keras' and load_model's nam
     """The model a ``.keras`` file holds, with its weights, compiled as it was saved (and
     its optimizer's state) when ``compile`` and the file says how."""
     path = check_path(path, example="'model.keras'")
-    h5py = keras_h5.require_h5py(path)
     config, weights = _read_zip(path)
     model = keras_layers.deserialize_model(config)
     compile_config = config.get("compile_config") if compile else None
     arguments = (keras_compile.compile_from_keras(compile_config, path)
                  if compile_config else None)
+    h5py = keras_h5.require_h5py(path)  # what cannot be translated is said without it
     label = f"{path} ({WEIGHTS})"
     with keras_h5.open_file(h5py, weights, label) as f:
         pairs = keras_h5.read_layer_arrays(model, f, label)

@@ -199,9 +199,9 @@ def save_weights(model, path) -> None:
 def load_weights(model, path) -> None:
     """The layers' weights from Keras' layout (the optimizer's state, if any, is left)."""
     path = check_path(path, example="'model.weights.h5'")
-    h5py = require_h5py(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"weights file not found: {path}")
+    h5py = require_h5py(path)
     with open_file(h5py, path, path) as f:
         pairs = read_layer_arrays(model, f, path)
     assign(pairs)
