@@ -112,6 +112,16 @@ def saved_with_config(tmp, document):
     return path
 
 
+class OwnDense(nn.Dense):
+    """A layer class of the user's own: Keras has no such class."""
+
+
+def compiled_with(optimizer):
+    m = model()
+    m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return m
+
+
 def frozen(m):
     m.trainable = False
 
@@ -388,6 +398,35 @@ CATALOGUE = {
     "load_model of a newer version": (lambda tmp: nn.load_model(saved_with_config(
         tmp, '{"format": "tinygrad_cnn.model", "version": 2}')), ValueError,
         r"model file version 2; this tinygrad_cnn reads version 1"),
+    # ---------------------------------------------------------- Keras' own files
+    "save .keras with explicit conv padding": (lambda tmp: nn.Sequential([nn.Conv2D(
+        2, 3, padding=1, input_shape=(6, 6, 1))]).save(tmp / "m.keras"), ValueError,
+        r"layer 'conv2d' \(Conv2D\): padding=\(\(1, 1\), \(1, 1\)\) cannot be written for "
+        r"Keras, whose Conv2D takes only 'valid' or 'same'; put a ZeroPadding2D"),
+    "save .keras with a custom activation": (lambda tmp: nn.Sequential([nn.Dense(
+        2, activation=np.tanh, input_shape=(3,))]).save(tmp / "m.keras"), ValueError,
+        r"layer 'dense': activation <ufunc 'tanh'> is a custom callable, which a saved model "
+        r"cannot name"),
+    "save .keras with a layer class of one's own": (lambda tmp: nn.Sequential([OwnDense(
+        2, input_shape=(3,))]).save(tmp / "m.keras"), ValueError,
+        r"layer 'own_dense' \(OwnDense\): class test_bad_inputs.OwnDense has no Keras "
+        r"counterpart.*Save it with model.save\('model.npz'\) instead"),
+    "save .keras compiled with PyTorch's weight_decay": (lambda tmp: compiled_with(
+        tc.optim.Adam(learning_rate=1e-3, weight_decay=0.1)).save(tmp / "m.keras"), ValueError,
+        r"optimizer Adam weight_decay=0.1 \(PyTorch's L2 term in the gradient\) cannot be "
+        r"written for Keras"),
+    "load_model .keras with custom_objects": (lambda tmp: nn.load_model(
+        tmp / "m.keras", custom_objects={"OwnDense": OwnDense}), ValueError,
+        r"custom_objects rebuilds custom layers of .npz files; a .keras file is read through "
+        r"Keras' own layers only"),
+    "load_model of a .weights.h5": (lambda tmp: nn.load_model(tmp / "m.weights.h5"),
+                                    ValueError, r"m.weights.h5 holds weights only \(Keras' "
+                                    r"save_weights layout\), not a model.*load_weights"),
+    "load_model of a missing .keras": (lambda tmp: nn.load_model(tmp / "none.keras"),
+                                       FileNotFoundError, r"model file not found: .*none.keras"),
+    "load_weights of a missing .weights.h5": (
+        lambda tmp: model().load_weights(tmp / "none.weights.h5"), FileNotFoundError,
+        r"weights file not found: .*none.weights.h5"),
     # ---------------------------------------------------------- training the Keras way
     "fit before compile": (lambda tmp: model().fit(np.zeros((2, 6, 6, 1)), [0, 1]),
                            ValueError, r"model 'sequential' must be compiled before fit\(\): "

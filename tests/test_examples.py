@@ -41,6 +41,19 @@ def test_render_graph_writes_under_runs_by_default(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # nothing in the cwd itself
 
 
+def test_from_keras_explains_draws_and_gradchecks_a_model_keras_wrote(tmp_path):
+    pytest.importorskip("h5py")
+    out = run("from_keras.py", "--out", tmp_path, "--no-keras")
+    assert "lesson.keras (4 layers)" in out
+    assert "MACs = 8·8·3·3·1·4 = 2,304" in out  # summary(explain=True) of Keras' Conv2D
+    assert ("gradcheck of layer 'conv2d' (Conv2D, float64 copy; its input and 2 trainable "
+            "weights): True") in out
+    dot = (tmp_path / "graph.dot").read_text()
+    for layer in ("conv2d", "max_pooling2d", "flatten", "dense"):
+        assert f"cluster_{layer}" in dot
+    assert "Keras comparison skipped" in out
+
+
 # ------------------------------------------------------- higher order and custom ops
 
 def test_higher_order_hessian_vector_product_matches_finite_differences():

@@ -12,6 +12,9 @@ metrics), so a loaded model can ``evaluate`` and ``fit`` again; the optimizer's 
 
 The JSON names each layer's class (``{"class_name": "Conv2D", "config": {...}}``, Keras'
 layout); classes are found among tinygrad_cnn's layers, then in ``custom_objects``.
+
+A name ending in ``.keras`` is Keras 3's own format instead, both ways (``keras_archive``):
+Keras opens what ``model.save("m.keras")`` writes, and ``load_model`` opens Keras' files.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import json
 import numpy as np
 
 from ..checks import check_bool, check_path
-from . import weights_io
+from . import keras_archive, weights_io
 from .layer import Layer
 
+KERAS = ".keras"  # Keras 3's own format (keras_archive); every other name: .npz
 FORMAT = "tinygrad_cnn.model"
 VERSION = 1
 
@@ -64,6 +68,8 @@ def deserialize(entry: dict, custom_objects: dict | None = None) -> Layer:
 
 def save_model(model, path) -> None:
     path = check_path(path, example="'model.npz'")
+    if path.endswith(KERAS):
+        return keras_archive.save(model, path)
     document = {"format": FORMAT, "version": VERSION, "model": serialize(model),
                 "compile": model.get_compile_config()}
     arrays = dict(model.state_dict())
@@ -76,6 +82,16 @@ def load_model(path, custom_objects: dict | None = None, compile: bool = True): 
     was (a fresh optimizer state) when ``compile`` and the file says how."""
     compile = check_bool(compile, "compile")
     path = check_path(path, example="'model.npz'")
+    if path.endswith(KERAS):
+        if custom_objects:
+            raise ValueError(f"custom_objects rebuilds custom layers of .npz files; a .keras "
+                             f"file is read through Keras' own layers only, so it cannot "
+                             f"hold yours (got custom_objects for {sorted(custom_objects)})")
+        return keras_archive.load(path, compile)
+    if path.endswith(weights_io.KERAS_WEIGHTS):
+        raise ValueError(f"{path} holds weights only (Keras' save_weights layout), not a "
+                         f"model; build the model in code and call "
+                         f"model.load_weights({path!r})")
     stored = weights_io.read_npz(path)
     if weights_io.CONFIG_KEY not in stored:
         raise ValueError(f"{path} holds weights only (written by save_weights), not a model; "

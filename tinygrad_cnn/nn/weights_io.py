@@ -1,50 +1,27 @@
 """Weights files: ``.npz`` keyed ``layer_name.weight_name``, written atomically, loaded safely.
 
 A load checks every key, shape and dtype before it assigns anything, so a load that fails
-for any reason leaves the model's weights unchanged. A whole-model file (``model.save``)
+for any reason leaves the model's weights unchanged. A name ending in ``.weights.h5`` uses
+Keras' own layout instead (``keras_h5``). A whole-model file (``model.save``)
 is the same plus one more entry, ``CONFIG_KEY``: the architecture as a JSON string.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from ..checks import check_path
+from . import keras_h5
+from .atomic import write_atomically
 
 CONFIG_KEY = "__model_config__"  # the architecture's JSON in files written by model.save
 
 
 def write_npz_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` to a temp file in the same folder, then one rename onto ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"path {path!r} is a folder; give a file name such as "
-                         f"{os.path.join(path, 'weights.npz')!r}")
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write weights to {path!r}: folder {directory!r} "
-                                f"does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is shareable
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def read_npz(path: str) -> dict[str, np.ndarray]:
@@ -62,13 +39,20 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
                          f"save_weights): {exc}") from None
 
 
+KERAS_WEIGHTS = ".weights.h5"  # Keras' weights-only layout (keras_h5); other names: .npz
+
+
 def save_weights(model, path) -> None:
     path = check_path(path)
+    if path.endswith(KERAS_WEIGHTS):
+        return keras_h5.save_weights(model, path)
     write_npz_atomically(path, model.state_dict())
 
 
 def load_weights(model, path) -> None:
     path = check_path(path)
+    if path.endswith(KERAS_WEIGHTS):
+        return keras_h5.load_weights(model, path)
     stored = read_npz(path)
     stored.pop(CONFIG_KEY, None)  # a whole-model file holds the weights too
     assign_weights(model, stored, path)
