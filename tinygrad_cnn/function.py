@@ -89,10 +89,10 @@ class Function:
         uses only what both have: arithmetic, ``sum``/``reshape``/``transpose``/indexing/
         ``astype``, ``unbroadcast`` and the few functions next to it in
         ``ops/elementwise.py`` (``exp``, ``log``, ``where``, ``broadcast_to``). A mask that
-        is piecewise constant (ReLU's, max's) is read with ``np.asarray(t)``, which gives a
-        Tensor's values as a constant. ``grad`` is ∂L/∂output, ``inputs`` are what
-        ``forward`` got (in order) and ``output`` what it returned, for rules that read it
-        (``exp``'s derivative is its output).
+        is piecewise constant (max's winners, clip's inside) is read with
+        ``np.asarray(t)``, which gives a Tensor's values as a constant. ``grad`` is
+        ∂L/∂output, ``inputs`` are what ``forward`` got (in order) and ``output`` what it
+        returned, for rules that read it (``exp``'s derivative is its output).
         """
         cls = type(self).__name__
         if type(self).backward is not Function.backward:
