@@ -129,6 +129,73 @@ def test_op_classes_end_in_Op_and_never_share_a_name_with_a_layer():
     assert set(names) & layers == set()
 
 
+# ------------------------------------------------- the recipe of "Adding an op", checked
+
+def test_every_op_derives_both_orders_from_one_rule_or_a_complete_pair():
+    """Either ``derivative`` (written once: backward and backward_graph follow from it) or
+    both ``backward`` and ``backward_graph`` by hand, never a mix: a pair missing its
+    backward_graph would fail only when someone asks for create_graph=True."""
+    from tinygrad_cnn.function import Function
+
+    def own(c, method):
+        return getattr(c, method) is not getattr(Function, method)
+
+    no_second_order = [c.__name__ for c in op_classes()
+                       if not own(c, "derivative") and not own(c, "backward_graph")]
+    assert no_second_order == [], (
+        "these ops have no backward_graph, so tc.grad(create_graph=True) fails through them: "
+        "write the derivative once as derivative(self, grad, inputs, output), or add "
+        "backward_graph next to backward (ARCHITECTURE.md, Adding an op)")
+    mixed = [c.__name__ for c in op_classes() if own(c, "derivative")
+             and (own(c, "backward") or own(c, "backward_graph"))]
+    assert mixed == [], "an op with a derivative takes backward and backward_graph from it"
+
+
+def test_every_op_states_its_derivative_rule_in_one_line():
+    bad = [c.__name__ for c in op_classes()
+           if not (isinstance(c.rule, str) and c.rule.startswith(f"{c.name}: ")
+                   and "∂" in c.rule and "\n" not in c.rule)]
+    assert bad == [], ("each op class needs its own rule, one line that starts with its name: "
+                       "rule = \"relu: ∂y/∂x = 1 where x > 0, else 0\"")
+
+
+def recorded_op_classes(roots) -> set:
+    """The classes of every op in the graphs that lead to ``roots``."""
+    found, seen, stack = set(), set(), list(roots)
+    while stack:
+        ctx = stack.pop()._ctx
+        if ctx is not None and id(ctx) not in seen:
+            seen.add(id(ctx))
+            found.add(type(ctx))
+            stack.extend(ctx.parents)
+    return found
+
+
+def test_every_op_is_in_the_higher_order_table():
+    """Each op class is recorded by some row of test_higher_order.OPS (which gradgradchecks
+    every row), by the function itself or by its first or second derivative. Ops that
+    compute another op's gradient (``gradient_of``) need no row of their own: they appear in
+    the derivative graphs of their op's row, and are checked there."""
+    import numpy as np
+    from test_higher_order import OPS
+
+    import tinygrad_cnn as tc
+    covered = set()
+    for fn, make_inputs in OPS.values():
+        inputs = make_inputs()
+        out = fn(*inputs)
+        grads = tc.grad(out, inputs, grad_outputs=np.ones(out.shape, out.dtype),
+                        create_graph=True, allow_unused=True)
+        grads = [g for g in grads if g is not None and g.requires_grad]
+        roots = [out, *grads]
+        if grads:
+            square = sum((g * g).sum() for g in grads)
+            roots += tc.grad(square, inputs, create_graph=True, allow_unused=True)
+        covered |= recorded_op_classes([r for r in roots if r is not None])
+    missing = [c.__name__ for c in op_classes() if c not in covered]
+    assert missing == [], "add a row for these ops to OPS in tests/test_higher_order.py"
+
+
 def test_every_op_has_a_door_in_functional():
     from tinygrad_cnn import functional as F
     # ops that compute another op's gradient (conv2d_input_grad, …) are reached by tc.grad

@@ -14,6 +14,7 @@ import pytest
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn import functional as F
+from tinygrad_cnn.ops.elementwise import DropoutOp, exp
 
 try:
     import torch
@@ -50,6 +51,9 @@ OPS = {
     "sqrt": (lambda a: a.sqrt(), lambda: [leaf(2, 3, low=0.5)]),
     "abs": (lambda a: a.abs() * a, lambda: [tie_free(5)]),
     "relu": (lambda a: a.relu() * a, lambda: [tie_free(5)]),
+    # a generator seeded inside: every call draws the same mask, as differences need
+    "dropout": (lambda a: DropoutOp(0.5, np.random.default_rng(0)).apply(a * a),
+                lambda: [leaf(4, 5)]),
     "sigmoid": (lambda a: a.sigmoid(), lambda: [leaf(6)]),
     "tanh": (lambda a: a.tanh(), lambda: [leaf(6)]),
     "astype": (lambda a: a.astype(np.float64) ** 2, lambda: [leaf(3)]),
@@ -62,6 +66,10 @@ OPS = {
     "matmul 2-D": (lambda a, b: (a @ b) ** 2, lambda: [leaf(2, 3), leaf(3, 4, seed=1)]),
     "matmul 1-D": (lambda a, b: (a @ b) ** 2, lambda: [leaf(3), leaf(3, seed=1)]),
     "matmul batched": (lambda a, b: (a @ b) ** 2, lambda: [leaf(2, 2, 3), leaf(3, 2, seed=1)]),
+    "dense": (lambda x, k, b: F.dense(x, k, b) ** 2,
+              lambda: [leaf(2, 2, 3), leaf(3, 4, seed=1), leaf(4, seed=2)]),
+    "dense + relu": (lambda x, k: F.dense(x, k, relu=True) ** 2,
+                     lambda: [leaf(2, 3), leaf(3, 4, seed=1)]),
     "reshape": (lambda a: a.reshape(3, 2) ** 2, lambda: [leaf(2, 3)]),
     "transpose": (lambda a: a.transpose(2, 0, 1) ** 2, lambda: [leaf(2, 3, 2)]),
     "T": (lambda a: a.T * a.T, lambda: [leaf(2, 3)]),
@@ -385,6 +393,44 @@ class CubeWrongTwice(Cube):
     def backward_graph(self, grad, inputs, output):
         (x,) = inputs
         return (3 * x.detach() * x.detach() * grad,)  # right value, lost second derivative
+
+
+class SoftplusOnce(tc.Function):  # docs/custom_ops.md, section 2, as written there
+    name = "softplus"
+    rule = "softplus: ∂y/∂x = σ(x) = 1/(1 + e⁻ˣ)"
+
+    def forward(self, x):
+        return np.logaddexp(0, x)
+
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        return (grad / (1 + exp(-x)),)
+
+
+def test_a_custom_op_with_a_derivative_is_differentiable_to_any_order():
+    x = Tensor(np.array([-2.0, 0.0, 1.5]), requires_grad=True)
+    (d1,) = tc.grad(SoftplusOnce().apply(x).sum(), [x], create_graph=True)
+    (d2,) = tc.grad(d1.sum(), [x], create_graph=True)
+    (d3,) = tc.grad(d2.sum(), [x])
+    s = 1 / (1 + np.exp(-x.data))  # σ, σ(1 − σ), σ(1 − σ)(1 − 2σ)
+    np.testing.assert_allclose(d1.data, s, rtol=1e-12)
+    np.testing.assert_allclose(d2.data, s * (1 - s), rtol=1e-12)
+    np.testing.assert_allclose(d3.data, s * (1 - s) * (1 - 2 * s), rtol=1e-12, atol=1e-15)
+    assert tc.gradgradcheck(lambda t: SoftplusOnce().apply(t), [leaf(6)])
+
+
+def test_an_op_with_no_derivative_says_what_to_define():
+    class Blank(tc.Function):
+        name = "blank"
+
+        def forward(self, x):
+            return x + 1
+
+    x = leaf(2)
+    with pytest.raises(NotImplementedError, match=r"op 'blank' \(Blank\) has no derivative: "
+                                                   r"define Blank.derivative\(self, grad, "
+                                                   r"inputs, output\), or backward"):
+        Blank().apply(x).sum().backward()
 
 
 def test_a_custom_op_with_an_ndarray_backward_is_first_order_differentiable():

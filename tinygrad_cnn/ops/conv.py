@@ -119,6 +119,8 @@ class Conv2DOp(Function):
     """
 
     name = "conv2d"
+    rule = ("conv2d: ∂L/∂kernel = Σ patches(x)ᵀ·∂L/∂y; ∂L/∂x = the full correlation of "
+            "∂L/∂y with the flipped kernel; ∂L/∂bias = Σ ∂L/∂y")
 
     def __init__(self, strides=1, padding="valid", dilation_rate=1, relu=False):
         self.strides = standardize_pair(strides, "strides")
@@ -345,6 +347,8 @@ class Conv2DInputGradOp(Function):
     """
 
     name = "conv2d_input_grad"
+    rule = ("conv2d_input_grad: ∂L/∂g = conv2d(∂L/∂y, kernel), "
+            "∂L/∂kernel = conv2d_kernel_grad(∂L/∂y, g)")
     gradient_of = "conv2d"
 
     def __init__(self, x_shape, strides, pads, dilation):
@@ -371,6 +375,7 @@ class Conv2DKernelGradOp(Function):
     """``conv_kernel_grad(x, g)``: conv's d(kernel) as an op (bilinear in x and g)."""
 
     name = "conv2d_kernel_grad"
+    rule = "conv2d_kernel_grad: ∂L/∂x = conv2d_input_grad(g, ∂L/∂y), ∂L/∂g = conv2d(x, ∂L/∂y)"
     gradient_of = "conv2d"
 
     def __init__(self, kernel_hw, strides, pads, dilation):

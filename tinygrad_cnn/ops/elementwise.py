@@ -7,8 +7,11 @@ from ..checks import check_number
 from ..function import Function
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` over the axes numpy broadcasting added or stretched to reach its shape."""
+def unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` over the axes numpy broadcasting added or stretched to reach its shape.
+
+    Works on ndarrays and Tensors alike (``sum`` and ``shape`` only).
+    """
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
@@ -20,214 +23,187 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad  # a fresh array (not a view), so the engine need not copy it
 
 
-class AddOp(Function):
-    """d(a+b)/da = 1, d(a+b)/db = 1."""
+# ``Function.derivative`` runs on ndarrays (first order) and on Tensors (create_graph=True).
+# numpy spells these few as functions and Tensor as methods or ops: one name for both.
+# A Tensor is told apart by its graph node, as ``Function.apply`` does.
 
+def recorded(x) -> bool:
+    """True for a Tensor (its operations are recorded), False for an ndarray or number."""
+    return hasattr(x, "_ctx")
+
+
+def exp(x):
+    return x.exp() if recorded(x) else np.exp(x)
+
+
+def log(x):
+    return x.log() if recorded(x) else np.log(x)
+
+
+def broadcast_to(x, shape: tuple):
+    return x.broadcast_to(shape) if recorded(x) else np.broadcast_to(x, shape)
+
+
+def where(cond: np.ndarray, x, y):
+    """``np.where`` with a constant bool mask; ``x`` or ``y`` may be a number."""
+    tensor = x if recorded(x) else y
+    if not recorded(tensor):
+        return np.where(cond, x, y)
+    x, y = (v if recorded(v) else type(tensor)._from_op(np.asarray(v, tensor.dtype))
+            for v in (x, y))
+    return WhereOp(cond).apply(x, y)
+
+
+class AddOp(Function):
     name = "add"
+    rule = "add: ∂y/∂a = 1, ∂y/∂b = 1 (each summed back over the axes broadcasting stretched)"
 
     def forward(self, a, b):
-        self.save_for_backward(a.shape, b.shape)
         return a + b
 
-    def backward(self, grad):
-        a_shape, b_shape = self.saved
-        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         a, b = inputs
         return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
 
 
 class SubOp(Function):
-    """d(a−b)/da = 1, d(a−b)/db = −1."""
-
     name = "sub"
+    rule = "sub: ∂y/∂a = 1, ∂y/∂b = −1 (each summed back over the axes broadcasting stretched)"
 
     def forward(self, a, b):
-        self.save_for_backward(a.shape, b.shape)
         return a - b
 
-    def backward(self, grad):
-        a_shape, b_shape = self.saved
-        needs_b = self.needs_input_grad[1]
-        return unbroadcast(grad, a_shape), (unbroadcast(-grad, b_shape) if needs_b else None)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         a, b = inputs
-        return unbroadcast(grad, a.shape), unbroadcast(-grad, b.shape)
+        return (unbroadcast(grad, a.shape),
+                unbroadcast(-grad, b.shape) if self.needs_input_grad[1] else None)
 
 
 class MulOp(Function):
-    """d(a·b)/da = b, d(a·b)/db = a."""
-
     name = "mul"
+    rule = "mul: ∂y/∂a = b, ∂y/∂b = a (each summed back over the axes broadcasting stretched)"
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
         return a * b
 
-    def backward(self, grad):
-        a, b = self.saved
+    def derivative(self, grad, inputs, output):
+        a, b = inputs
         da = unbroadcast(grad * b, a.shape) if self.needs_input_grad[0] else None
         db = unbroadcast(grad * a, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
-    def backward_graph(self, grad, inputs, output):
-        a, b = inputs
-        return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
-
 
 class DivOp(Function):
-    """d(a/b)/da = 1/b, d(a/b)/db = −a/b²."""
-
     name = "div"
+    rule = "div: ∂y/∂a = 1/b, ∂y/∂b = −a/b² (each summed back over the axes broadcasting stretched)"
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
         return a / b
 
-    def backward(self, grad):
-        a, b = self.saved
+    def derivative(self, grad, inputs, output):
+        a, b = inputs
         da = unbroadcast(grad / b, a.shape) if self.needs_input_grad[0] else None
         db = unbroadcast(-grad * a / (b * b), b.shape) if self.needs_input_grad[1] else None
         return da, db
 
-    def backward_graph(self, grad, inputs, output):
-        a, b = inputs
-        return unbroadcast(grad / b, a.shape), unbroadcast(-grad * a / (b * b), b.shape)
-
 
 class PowOp(Function):
-    """d(aᵇ)/da = b·aᵇ⁻¹, d(aᵇ)/db = aᵇ·ln a (taken as 0 where a <= 0)."""
-
     name = "pow"
+    rule = "pow: ∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a (taken as 0 where a ≤ 0)"
 
     def forward(self, a, b):
         out = a**b
-        self.save_for_backward(a, b, out)
+        self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        a, b, out = self.saved
-        da = db = None
-        if self.needs_input_grad[0]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                local = np.where(b == 0, 0, b * a ** (b - 1))  # d/da a**0 = 0, even at a = 0
-            da = unbroadcast(grad * local, a.shape)
-        if self.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            db = unbroadcast(grad * out * log_a, b.shape)  # d/db a**b, taken as 0 where a <= 0
-        return da, db
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         a, b = inputs
-        zero_power = np.asarray(b.data == 0, b.dtype)  # constants: where the exponent is 0
-        positive = np.asarray(a.data > 0, a.dtype)     # and where the base is positive
-        # b·a^(b−1) with the exponent nudged where b = 0, so 0·0^(−1) never makes a nan
-        local = b * a ** (b - 1 + zero_power) if zero_power.any() else b * a ** (b - 1)
-        log_a = (a * positive + (1 - positive)).log() * positive  # ln a; 0 where a <= 0
-        return (unbroadcast(grad * local, a.shape),
-                unbroadcast(grad * output * log_a, b.shape))
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 to a negative power: inf
+            if self.needs_input_grad[0]:
+                # the exponent nudged to 0 where b = 0: d/da a⁰ = 0 even at a = 0, and the
+                # next derivative meets no 0·0⁻¹
+                nudge = (np.asarray(b) == 0).astype(b.dtype)
+                da = unbroadcast(grad * (b * a ** (b - 1 + nudge)), a.shape)
+            if self.needs_input_grad[1]:
+                positive = np.asarray(a) > 0
+                log_a = where(positive, log(where(positive, a, 1)), 0)  # 0 where a <= 0
+                db = unbroadcast(grad * output * log_a, b.shape)
+        return da, db
 
 
 class NegOp(Function):
-    """d(−a)/da = −1."""
-
     name = "neg"
+    rule = "neg: ∂y/∂x = −1"
 
-    def forward(self, a):
-        return -a
+    def forward(self, x):
+        return -x
 
-    def backward(self, grad):
-        return (-grad,)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (-grad,)
 
 
 class ExpOp(Function):
-    """d(eᵃ)/da = eᵃ (the saved output)."""
-
     name = "exp"
+    rule = "exp: ∂y/∂x = eˣ = y"
 
-    def forward(self, a):
-        out = np.exp(a)
+    def forward(self, x):
+        out = np.exp(x)
         self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad * out,)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (grad * output,)
 
 
 class LogOp(Function):
-    """d(ln a)/da = 1/a."""
-
     name = "log"
+    rule = "log: ∂y/∂x = 1/x"
 
-    def forward(self, a):
-        self.save_for_backward(a)
-        return np.log(a)
+    def forward(self, x):
+        return np.log(x)
 
-    def backward(self, grad):
-        (a,) = self.saved
-        return (grad / a,)
-
-    def backward_graph(self, grad, inputs, output):
-        (a,) = inputs
-        return (grad / a,)
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        return (grad / x,)
 
 
 class SqrtOp(Function):
-    """d(√a)/da = 1/(2√a)."""
-
     name = "sqrt"
+    rule = "sqrt: ∂y/∂x = 1/(2√x) = 1/(2y)"
 
-    def forward(self, a):
-        out = np.sqrt(a)
+    def forward(self, x):
+        out = np.sqrt(x)
         self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad / (2 * out),)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (grad / (2 * output),)
 
 
 class AbsOp(Function):
-    """d|a|/da = sign(a) (0 at 0)."""
-
     name = "abs"
+    rule = "abs: ∂y/∂x = sign(x), 0 at x = 0"
 
-    def forward(self, a):
-        self.save_for_backward(a)
-        return np.abs(a)
+    def forward(self, x):
+        return np.abs(x)
 
-    def backward(self, grad):
-        (a,) = self.saved
-        return (grad * np.sign(a),)
-
-    def backward_graph(self, grad, inputs, output):
-        (a,) = inputs
-        return (grad * np.sign(a.data),)  # sign(a) is piecewise constant
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        return (grad * np.sign(np.asarray(x)),)  # sign(x) is piecewise constant
 
 
 class ReLUOp(Function):
-    """d max(a, 0)/da = 1 where a > 0, else 0."""
-
     name = "relu"
+    rule = "relu: ∂y/∂x = 1 where x > 0, else 0"
 
-    def forward(self, a):
-        out = np.maximum(a, 0, out=workspace.empty_like(a))
+    def forward(self, x):
+        out = np.maximum(x, 0, out=workspace.empty_like(x))
         self.save_for_backward(out)
         return out
 
+    # a pair: the array backward multiplies into a reused workspace buffer (out=), which
+    # measured 12-20 % faster than the shared rule's fresh array on a (128, 26, 26, 32) one
     def backward(self, grad):
         (out,) = self.saved
         return (np.multiply(grad, out > 0, out=workspace.empty_like(out)),)
@@ -237,50 +213,38 @@ class ReLUOp(Function):
 
 
 class SigmoidOp(Function):
-    """dσ(a)/da = σ(a)·(1 − σ(a))."""
-
     name = "sigmoid"
+    rule = "sigmoid: ∂y/∂x = σ(x)·(1 − σ(x)) = y·(1 − y)"
 
-    def forward(self, a):
-        # exp of a non-positive number only: no overflow for large |a|
-        e = np.exp(-np.abs(a))
-        out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    def forward(self, x):
+        # exp of a non-positive number only: no overflow for large |x|
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
         self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad * out * (1 - out),)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (grad * output * (1 - output),)
 
 
 class TanhOp(Function):
-    """d tanh(a)/da = 1 − tanh²(a)."""
-
     name = "tanh"
+    rule = "tanh: ∂y/∂x = 1 − tanh²(x) = 1 − y²"
 
-    def forward(self, a):
-        out = np.tanh(a)
+    def forward(self, x):
+        out = np.tanh(x)
         self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad * (1 - out * out),)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (grad * (1 - output * output),)
 
 
 class DropoutOp(Function):
-    """Inverted dropout: kept units are scaled by 1/(1 − rate) so eval needs no rescale.
-
-    d(a·mask)/da = mask (0 or 1/(1 − rate)).
-    """
+    """Inverted dropout: kept units are scaled by 1/(1 − rate) so eval needs no rescale."""
 
     name = "dropout"
+    rule = "dropout: ∂y/∂x = the mask: 1/(1 − rate) where x was kept, 0 where it was dropped"
 
     def __init__(self, rate: float, generator: np.random.Generator):
         self.rate = rate
@@ -289,16 +253,18 @@ class DropoutOp(Function):
     def describe(self):
         return f"dropout {self.rate:g}"
 
-    def forward(self, a):
-        draws = self.generator.random(a.shape, dtype=np.float32,
-                                      out=workspace.empty(a.shape, np.float32))
-        keep = np.greater_equal(draws, self.rate, out=workspace.empty(a.shape, np.bool_))
+    def forward(self, x):
+        draws = self.generator.random(x.shape, dtype=np.float32,
+                                      out=workspace.empty(x.shape, np.float32))
+        keep = np.greater_equal(draws, self.rate, out=workspace.empty(x.shape, np.bool_))
         del draws  # its memory goes back to the workspace before the next array is taken
-        mask = np.multiply(keep, a.dtype.type(1 / (1 - self.rate)),
-                           out=workspace.empty_like(a), dtype=a.dtype)
+        mask = np.multiply(keep, x.dtype.type(1 / (1 - self.rate)),
+                           out=workspace.empty_like(x), dtype=x.dtype)
         self.save_for_backward(mask)
-        return np.multiply(a, mask, out=workspace.empty_like(a))
+        return np.multiply(x, mask, out=workspace.empty_like(x))
 
+    # a pair: the array backward multiplies into a reused workspace buffer (out=), as
+    # ReLU's does; the mask is a saved constant, not an input
     def backward(self, grad):
         (mask,) = self.saved
         return (np.multiply(grad, mask, out=workspace.empty_like(mask)),)
@@ -309,9 +275,10 @@ class DropoutOp(Function):
 
 
 class AsTypeOp(Function):
-    """Cast to another float dtype; d cast(a)/da = 1, cast back to a's dtype."""
+    """Cast to another float dtype."""
 
     name = "astype"
+    rule = "astype: ∂y/∂x = 1; ∂L/∂x is ∂L/∂y cast back to x's dtype"
 
     def __init__(self, dtype):
         try:
@@ -326,53 +293,47 @@ class AsTypeOp(Function):
     def describe(self):
         return f"astype {self.dtype}"
 
-    def forward(self, a):
-        self.save_for_backward(a.dtype)
-        return a.astype(self.dtype)
+    def forward(self, x):
+        return x.astype(self.dtype)
 
-    def backward(self, grad):
-        (dtype,) = self.saved
-        return (grad.astype(dtype),)
-
-    def backward_graph(self, grad, inputs, output):
-        (a,) = inputs
-        return (grad.astype(a.dtype),)
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        return (grad.astype(x.dtype),)
 
 
 class MaximumOp(Function):
-    """d max(a, b)/da = 1 where a > b, 0 where a < b, ½ at ties (as torch.maximum)."""
+    """Elementwise maximum; ties split the gradient in halves (as torch.maximum)."""
 
     name = "maximum"
+    rule = "maximum: ∂y/∂a = 1 where a > b, 0 where a < b, ½ at ties; ∂y/∂b = 1 − ∂y/∂a"
     pick = staticmethod(np.maximum)
 
     def forward(self, a, b):
-        out = self.pick(a, b)
-        self.save_for_backward(self._share_of_a(a, b), a.shape, b.shape)
-        return out
+        return self.pick(a, b)
+
+    def derivative(self, grad, inputs, output):
+        a, b = inputs
+        share = self._share_of_a(np.asarray(a), np.asarray(b))  # piecewise constant
+        return unbroadcast(grad * share, a.shape), unbroadcast(grad * (1 - share), b.shape)
 
     def _share_of_a(self, a, b):
         wins = a > b if self.pick is np.maximum else a < b
         return np.where(a == b, 0.5, wins).astype(np.result_type(a, b))
 
-    def backward(self, grad):
-        share, a_shape, b_shape = self.saved
-        return unbroadcast(grad * share, a_shape), unbroadcast(grad * (1 - share), b_shape)
-
-    def backward_graph(self, grad, inputs, output):
-        return self.backward(grad)  # linear in grad; the shares are piecewise constant
-
 
 class MinimumOp(MaximumOp):
-    """d min(a, b)/da = 1 where a < b, 0 where a > b, ½ at ties (as torch.minimum)."""
+    """Elementwise minimum; ties split the gradient in halves (as torch.minimum)."""
 
     name = "minimum"
+    rule = "minimum: ∂y/∂a = 1 where a < b, 0 where a > b, ½ at ties; ∂y/∂b = 1 − ∂y/∂a"
     pick = staticmethod(np.minimum)
 
 
 class WhereOp(Function):
-    """``where(cond, a, b)``: d/da = cond, d/db = not cond (cond is a constant mask)."""
+    """``where(cond, a, b)`` with a constant bool mask ``cond``."""
 
     name = "where"
+    rule = "where: ∂y/∂a = 1 where cond, else 0; ∂y/∂b = 0 where cond, else 1"
 
     def __init__(self, cond: np.ndarray):
         if cond.dtype != np.bool_:
@@ -381,26 +342,21 @@ class WhereOp(Function):
         self.cond = cond
 
     def forward(self, a, b):
-        self.save_for_backward(a.shape, b.shape)
         return np.where(self.cond, a, b)
 
-    def backward(self, grad):
-        a_shape, b_shape = self.saved
-        return (unbroadcast(np.where(self.cond, grad, 0), a_shape),
-                unbroadcast(np.where(self.cond, 0, grad), b_shape))
-
-    def backward_graph(self, grad, inputs, output):
-        a_shape, b_shape = self.saved
-        return (unbroadcast(grad * self.cond, a_shape), unbroadcast(grad * ~self.cond, b_shape))
+    def derivative(self, grad, inputs, output):
+        a, b = inputs
+        # where, not grad·cond: an inf or nan gradient in the branch not taken stays out
+        return (unbroadcast(where(self.cond, grad, 0), a.shape),
+                unbroadcast(where(self.cond, 0, grad), b.shape))
 
 
 class ClipOp(Function):
-    """clip(a, lo, hi); d/da = 1 where lo <= a <= hi, else 0 (Keras' clip, torch.clamp).
-
-    ``lo`` or ``hi`` may be None (no bound on that side), not both.
-    """
+    """clip(x, lo, hi) (Keras' clip, torch.clamp). ``lo`` or ``hi`` may be None (no bound
+    on that side), not both."""
 
     name = "clip"
+    rule = "clip: ∂y/∂x = 1 where min ≤ x ≤ max, else 0"
 
     def __init__(self, lo, hi):
         if lo is None and hi is None:
@@ -415,18 +371,14 @@ class ClipOp(Function):
         hi = "inf" if self.hi is None else f"{self.hi:g}"
         return f"clip [{lo}, {hi}]"
 
-    def forward(self, a):
-        self.save_for_backward(a)
-        return np.clip(a, self.lo, self.hi)  # Python bounds keep a's dtype (NEP 50)
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)  # Python bounds keep x's dtype (NEP 50)
 
-    def backward(self, grad):
-        (a,) = self.saved
-        inside = np.ones(a.shape, dtype=bool)
+    def derivative(self, grad, inputs, output):
+        x = np.asarray(inputs[0])  # the inside mask is piecewise constant
+        inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
-            inside &= a >= self.lo
+            inside &= x >= self.lo
         if self.hi is not None:
-            inside &= a <= self.hi
+            inside &= x <= self.hi
         return (grad * inside,)
-
-    def backward_graph(self, grad, inputs, output):
-        return self.backward(grad)  # linear in grad; the inside mask is piecewise constant

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..checks import check_float_array
 from ..function import Function
+from .elementwise import exp
 from .reduce import normalize_axis
 
 
@@ -16,9 +17,8 @@ def _log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 class SoftmaxOp(Function):
-    """d softmax(a)/da · grad = s·(grad − Σ grad·s), with s the saved output."""
-
     name = "softmax"
+    rule = "softmax: ∂L/∂x = y·(∂L/∂y − Σ ∂L/∂y·y), the sum over the softmax axes"
 
     def __init__(self, axis, ndim: int):
         if ndim == 0:
@@ -34,30 +34,21 @@ class SoftmaxOp(Function):
         self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (output * (grad - (grad * output).sum(axis=self.axis, keepdims=True)),)
 
 
 class LogSoftmaxOp(SoftmaxOp):
-    """d log_softmax(a)/da · grad = grad − softmax(a)·Σ grad."""
-
     name = "log_softmax"
+    rule = "log_softmax: ∂L/∂x = ∂L/∂y − softmax(x)·Σ ∂L/∂y, softmax(x) = eʸ"
 
     def forward(self, a):
         out = _log_softmax(a, self.axis)
         self.save_for_backward(out)
         return out
 
-    def backward(self, grad):
-        (out,) = self.saved
-        return (grad - np.exp(out) * grad.sum(axis=self.axis, keepdims=True),)
-
-    def backward_graph(self, grad, inputs, output):
-        return (grad - output.exp() * grad.sum(axis=self.axis, keepdims=True),)
+    def derivative(self, grad, inputs, output):
+        return (grad - exp(output) * grad.sum(axis=self.axis, keepdims=True),)
 
 
 def check_labels(labels: np.ndarray, n: int, classes: int) -> np.ndarray:
@@ -77,12 +68,10 @@ def check_labels(labels: np.ndarray, n: int, classes: int) -> np.ndarray:
 
 
 class CrossEntropyOp(Function):
-    """Mean over the batch of −log softmax(logits)[label]; labels are int class ids.
-
-    d loss/d logits = (softmax(logits) − onehot(labels)) / N.
-    """
+    """Mean over the batch of −log softmax(logits)[label]; labels are int class ids."""
 
     name = "cross_entropy"
+    rule = "cross_entropy: ∂y/∂logits = (softmax(logits) − onehot(labels)) / N"
 
     def __init__(self, labels: np.ndarray):
         self.labels = labels
@@ -109,6 +98,8 @@ class CrossEntropyOp(Function):
         # divide before summing: the mean of large per-example losses must not overflow
         return np.asarray(-(picked / n).sum(), dtype=logits.dtype)
 
+    # a pair: the array backward makes the gradient in place from the log-softmax forward
+    # kept, 6 µs against 67 µs for the shared rule (softmax again, a one-hot) at 128 × 10
     def backward(self, grad):
         (log_p,) = self.saved
         n = log_p.shape[0]

@@ -9,9 +9,8 @@ from .elementwise import unbroadcast
 
 
 class MatMulOp(Function):
-    """d(a@b)/da = grad @ bᵀ, d(a@b)/db = aᵀ @ grad (batch axes summed back by unbroadcast)."""
-
     name = "matmul"
+    rule = "matmul: ∂L/∂a = ∂L/∂y·bᵀ, ∂L/∂b = aᵀ·∂L/∂y (batch axes summed back)"
 
     def check(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -33,45 +32,30 @@ class MatMulOp(Function):
                              f"broadcast") from None
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
         return a @ b
 
-    def backward(self, grad):
-        a, b = self.saved
+    def derivative(self, grad, inputs, output):
+        a, b = inputs
+        needs = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case (Dense layers), without the detours
-            da = grad @ b.T if self.needs_input_grad[0] else None
-            db = a.T @ grad if self.needs_input_grad[1] else None
-            return da, db
+            return (grad @ b.T if needs[0] else None, a.T @ grad if needs[1] else None)
         # Promote 1-D operands to matrices the way np.matmul does, then undo it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
         if b.ndim == 1:  # b first: for 1-D @ 1-D the 0-d grad becomes (1, 1)
-            g = np.expand_dims(g, -1)
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        da = db = None
-        if self.needs_input_grad[0]:
-            da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
-            if a.ndim == 1:  # reshape only when needed: a view would cost the engine a copy
-                da = da.reshape(a.shape)
-        if self.needs_input_grad[1]:
-            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)
-            if b.ndim == 1:
-                db = db.reshape(b.shape)
-        return da, db
-
-    def backward_graph(self, grad, inputs, output):
-        a, b = inputs
-        a2 = a[None, :] if a.ndim == 1 else a  # the same promotions as above, on Tensors
-        b2 = b[:, None] if b.ndim == 1 else b
-        g = grad
-        if b.ndim == 1:
             g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        da = unbroadcast(g @ _swap_last_axes(b2), a2.shape).reshape(a.shape)
-        db = unbroadcast(_swap_last_axes(a2) @ g, b2.shape).reshape(b.shape)
+        da = db = None
+        if needs[0]:
+            da = unbroadcast(g @ _swap_last_axes(b2), a2.shape)
+            if a.ndim == 1:  # reshape only when needed: a view would cost the engine a copy
+                da = da.reshape(a.shape)
+        if needs[1]:
+            db = unbroadcast(_swap_last_axes(a2) @ g, b2.shape)
+            if b.ndim == 1:
+                db = db.reshape(b.shape)
         return da, db
 
 
@@ -86,11 +70,11 @@ class DenseOp(Function):
 
     One GEMM, then the bias and the ReLU in place on its output while it is in cache
     (``F.relu(x @ kernel + bias)`` would take three ops and two more arrays).
-    d/dx = g @ kernelᵀ, d/dkernel = xᵀ @ g, d/dbias = Σ g, where g is the incoming gradient
-    zeroed where the ReLU's output is 0.
     """
 
     name = "dense"
+    rule = ("dense: ∂L/∂x = g·kernelᵀ, ∂L/∂kernel = xᵀ·g, ∂L/∂bias = Σ g, with g = ∂L/∂y "
+            "(0 where the fused relu gave 0)")
 
     def __init__(self, relu=False):
         self.relu = check_bool(relu, "relu")
@@ -119,26 +103,18 @@ class DenseOp(Function):
             out += bias
         if self.relu:
             np.maximum(out, 0, out=out)
-        self.save_for_backward(x2, kernel, x.shape, out if self.relu else None)
-        return out.reshape(*x.shape[:-1], kernel.shape[1])
+        out = out.reshape(*x.shape[:-1], kernel.shape[1])
+        if self.relu:
+            self.save_for_backward(out)
+        return out
 
-    def backward(self, grad):
-        x2, kernel, x_shape, relu_out = self.saved
+    def derivative(self, grad, inputs, output):
+        x, kernel = inputs[:2]
         needs = self.needs_input_grad
         g = grad.reshape(-1, kernel.shape[1])                       # (M, out)
-        if relu_out is not None:
-            g = g * (relu_out > 0)
-        dx = (g @ kernel.T).reshape(x_shape) if needs[0] else None
-        dkernel = x2.T @ g if needs[1] else None
-        dbias = (g.sum(axis=0) if needs[2] else None,) if len(needs) > 2 else ()
-        return (dx, dkernel, *dbias)
-
-    def backward_graph(self, grad, inputs, output):
-        x, kernel = inputs[:2]
-        if self.relu:  # the mask is piecewise constant: a constant of the new graph
-            grad = grad * np.asarray(output.data > 0, grad.dtype)
-        g = grad.reshape(-1, kernel.shape[1])
-        dx = (g @ kernel.T).reshape(x.shape)
-        dkernel = x.reshape(-1, x.shape[-1]).T @ g
-        dbias = (g.sum(axis=0),) if len(inputs) > 2 else ()
+        if self.relu:  # the mask is piecewise constant
+            g = g * (np.asarray(output).reshape(g.shape) > 0)
+        dx = (g @ kernel.T).reshape(x.shape) if needs[0] else None
+        dkernel = x.reshape(-1, x.shape[-1]).T @ g if needs[1] else None
+        dbias = (g.sum(axis=0) if needs[2] else None,) if len(inputs) > 2 else ()
         return (dx, dkernel, *dbias)

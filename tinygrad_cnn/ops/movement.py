@@ -5,7 +5,7 @@ import numpy as np
 
 from ..checks import is_int as _is_int
 from ..function import Function
-from .elementwise import unbroadcast
+from .elementwise import recorded, unbroadcast
 
 
 def flattened_shape(shape: tuple, start_axis: int) -> tuple:
@@ -18,9 +18,8 @@ def flattened_shape(shape: tuple, start_axis: int) -> tuple:
 
 
 class ReshapeOp(Function):
-    """Moves no values: the gradient is reshaped back to the input's shape."""
-
     name = "reshape"
+    rule = "reshape: ∂L/∂x = ∂L/∂y reshaped back to x's shape"
 
     def __init__(self, shape, in_shape: tuple):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -47,20 +46,15 @@ class ReshapeOp(Function):
         return f"reshape {self.shape}"
 
     def forward(self, a):
-        self.save_for_backward(a.shape)
         return a.reshape(self.shape)
 
-    def backward(self, grad):
-        return (grad.reshape(self.saved[0]),)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (grad.reshape(inputs[0].shape),)
 
 
 class TransposeOp(Function):
-    """A permutation of axes: the gradient is permuted back by the inverse permutation."""
-
     name = "transpose"
+    rule = "transpose: ∂L/∂x = ∂L/∂y with its axes permuted back (the inverse permutation)"
 
     def __init__(self, axes, ndim: int):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -81,17 +75,15 @@ class TransposeOp(Function):
     def forward(self, a):
         return a.transpose(self.axes)
 
-    def backward(self, grad):
-        return (grad.transpose(np.argsort(self.axes)),)
-
-    def backward_graph(self, grad, inputs, output):
+    def derivative(self, grad, inputs, output):
         return (grad.transpose(tuple(np.argsort(self.axes))),)
 
 
 class PadOp(Function):
-    """Zero padding: the gradient of the input is the unpadded interior of the gradient."""
+    """Zero padding."""
 
     name = "pad"
+    rule = "pad: ∂L/∂x = the interior of ∂L/∂y, without the padding"
 
     def __init__(self, pad_width, ndim: int):
         try:
@@ -110,27 +102,21 @@ class PadOp(Function):
         return f"pad {self.pad_width}"
 
     def forward(self, a):
-        self.save_for_backward(a.shape)
         return np.pad(a, self.pad_width)
 
-    def backward(self, grad):
-        (shape,) = self.saved
-        index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, shape, strict=True))
-        return (grad[index],)
-
-    def backward_graph(self, grad, inputs, output):
-        index = tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, inputs[0].shape))
-        return (grad[index],)
+    def derivative(self, grad, inputs, output):
+        shape = inputs[0].shape
+        return (grad[tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, shape))],)
 
 
 class GetItemOp(Function):
     """``x[index]`` with ints, slices, None, Ellipsis and integer or bool arrays.
 
-    d x[index]/dx scatters the gradient back into zeros of x's shape; elements picked
-    several times (repeated integer indices) add up.
+    Its gradient is ``scatter``, an op of its own, so the pair differentiates to any order.
     """
 
     name = "getitem"
+    rule = "getitem: ∂L/∂x = zeros of x's shape with ∂L/∂y added at the index (repeats add up)"
 
     def __init__(self, index, shape: tuple):
         items = index if isinstance(index, tuple) else (index,)
@@ -152,7 +138,7 @@ class GetItemOp(Function):
                     f"{type(item).__name__} {item!r:.40}"
                 )
             cleaned.append(item)
-        self.index = tuple(cleaned)
+        self.index, self.shape = tuple(cleaned), shape
         try:
             np.empty(shape, dtype=np.bool_)[self.index]
         except IndexError as exc:
@@ -162,53 +148,46 @@ class GetItemOp(Function):
                             f"None, Ellipsis or integer arrays") from None
 
     def forward(self, a):
-        self.save_for_backward(a.shape, a.dtype)
         return np.asarray(a[self.index])
 
-    def backward(self, grad):
-        shape, dtype = self.saved
-        out = np.zeros(shape, dtype=grad.dtype)
-        if self.advanced:
-            np.add.at(out, self.index, grad)  # repeated indices accumulate
-        else:
-            out[self.index] = grad
-        return (out,)
+    def derivative(self, grad, inputs, output):
+        return (scatter(grad, self.index, self.shape, self.advanced),)
 
-    def backward_graph(self, grad, inputs, output):
-        return (ScatterOp(self.index, inputs[0].shape, self.advanced).apply(grad),)
+
+def scatter(g, index: tuple, shape: tuple, advanced: bool):
+    """``g`` added into zeros of ``shape`` at ``index``; on a Tensor, a recorded ScatterOp."""
+    if recorded(g):
+        return ScatterOp(index, shape, advanced).apply(g)
+    out = np.zeros(shape, dtype=g.dtype)
+    if advanced:
+        np.add.at(out, index, g)  # repeated indices accumulate
+    else:
+        out[index] = g
+    return out
 
 
 class ScatterOp(Function):
-    """The gradient of ``x[index]``: ``g`` added into zeros of x's shape at ``index``.
-
-    Its own gradient is ``h[index]``, so the pair differentiates to any order.
-    """
+    """The gradient of ``x[index]`` as an op: ``g`` added into zeros of x's shape."""
 
     name = "scatter"
+    rule = "scatter: ∂L/∂g = ∂L/∂y[index], the getitem it is the gradient of"
     gradient_of = "getitem"
 
     def __init__(self, index: tuple, shape: tuple, advanced: bool):
         self.index, self.shape, self.advanced = index, shape, advanced
 
     def forward(self, g):
-        out = np.zeros(self.shape, dtype=g.dtype)
-        if self.advanced:
-            np.add.at(out, self.index, g)  # repeated indices accumulate
-        else:
-            out[self.index] = g
-        return out
+        return scatter(g, self.index, self.shape, self.advanced)
 
-    def backward(self, grad):
-        return (np.asarray(grad[self.index]),)
-
-    def backward_graph(self, grad, inputs, output):
-        return (GetItemOp(self.index, self.shape).apply(grad),)
+    def derivative(self, grad, inputs, output):
+        return (grad[self.index],)
 
 
 class ExpandOp(Function):
-    """``broadcast_to(a, shape)``: the gradient is summed back over the broadcast axes."""
+    """``broadcast_to(a, shape)``."""
 
     name = "broadcast_to"
+    rule = "broadcast_to: ∂L/∂x = ∂L/∂y summed back over the axes broadcasting added or stretched"
 
     def __init__(self, shape, in_shape: tuple):
         shape = tuple(shape)
@@ -227,20 +206,17 @@ class ExpandOp(Function):
         return f"broadcast_to {self.shape}"
 
     def forward(self, a):
-        self.save_for_backward(a.shape)
         return np.broadcast_to(a, self.shape)
 
-    def backward(self, grad):
-        return (unbroadcast(grad, self.saved[0]),)
-
-    def backward_graph(self, grad, inputs, output):
-        return self.backward(grad)  # unbroadcast is Tensor operations on a Tensor
+    def derivative(self, grad, inputs, output):
+        return (unbroadcast(grad, inputs[0].shape),)
 
 
 class ConcatenateOp(Function):
-    """``concatenate(tensors, axis)``: each input's gradient is its slice of the output's."""
+    """``concatenate(tensors, axis)``."""
 
     name = "concatenate"
+    rule = "concatenate: ∂L/∂xᵢ = the slice of ∂L/∂y where xᵢ sits, along the axis"
 
     def __init__(self, axis: int):
         self.axis = axis
@@ -261,14 +237,10 @@ class ConcatenateOp(Function):
                                  f"{first.dtype}; convert them to one dtype first")
 
     def forward(self, *arrays):
-        self.save_for_backward([a.shape[self.axis] for a in arrays])
         return np.concatenate(arrays, axis=self.axis)
 
-    def backward(self, grad):
-        (sizes,) = self.saved
+    def derivative(self, grad, inputs, output):
+        sizes = [a.shape[self.axis] for a in inputs]
         ends = np.cumsum(sizes)
         lead = (slice(None),) * self.axis
         return tuple(grad[(*lead, slice(end - n, end))] for n, end in zip(sizes, ends))
-
-    def backward_graph(self, grad, inputs, output):
-        return self.backward(grad)  # slicing is a Tensor operation on a Tensor

@@ -92,6 +92,7 @@ class MaxPool2DOp(_Pool2DOp):
     """
 
     name = "max_pool2d"
+    rule = "max_pool2d: each window's ∂L/∂y goes to its first maximum"
 
     def forward(self, x):
         pads, out_hw = self._geometry(x)
@@ -158,6 +159,7 @@ class MaxPoolRouteOp(Function):
     """
 
     name = "max_pool2d_route"
+    rule = "max_pool2d_route: ∂L/∂g = ∂L/∂y read at each window's first maximum (the gather)"
     gradient_of = "max_pool2d"
 
     def __init__(self, pool: MaxPool2DOp, hits, xp_shape, pads, x_shape):
@@ -178,6 +180,7 @@ class MaxPoolGatherOp(Function):
     """The adjoint of ``MaxPoolRouteOp``: (N, H, W, C) → each window's first-max value."""
 
     name = "max_pool2d_gather"
+    rule = "max_pool2d_gather: ∂L/∂h = each window's ∂L/∂y routed to its first maximum"
     gradient_of = "max_pool2d"
 
     def __init__(self, route: MaxPoolRouteOp):
@@ -201,6 +204,7 @@ class AvgPool2DOp(_Pool2DOp):
     """
 
     name = "avg_pool2d"
+    rule = "avg_pool2d: each window's ∂L/∂y shared equally among its real (unpadded) elements"
 
     def _counts(self, hw, pads, out_hw, dtype):
         """How many real elements each window holds: a scalar, or (1, OH, OW, 1) with padding."""
@@ -255,6 +259,7 @@ class AvgPoolSpreadOp(Function):
     """Average pooling's dx as an op; its gradient is average pooling itself (the adjoint)."""
 
     name = "avg_pool2d_spread"
+    rule = "avg_pool2d_spread: ∂L/∂g = avg_pool2d(∂L/∂y), the adjoint of spreading"
     gradient_of = "avg_pool2d"
 
     def __init__(self, pool: AvgPool2DOp, saved):

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..checks import check_bool, is_int
 from ..function import Function
+from .elementwise import broadcast_to
 
 
 def normalize_axis(axis, ndim: int, arg: str = "axis") -> tuple:
@@ -33,9 +34,8 @@ def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
 
 
 class SumOp(Function):
-    """d(Σ a)/da = 1 for every summed element: the gradient is broadcast back."""
-
     name = "sum"
+    rule = "sum: ∂L/∂x = ∂L/∂y copied to every element that was summed"
 
     def __init__(self, axis, keepdims: bool, ndim: int):
         self.axes = normalize_axis(axis, ndim)
@@ -45,73 +45,53 @@ class SumOp(Function):
     def describe(self):
         return self.name if self.over_all else f"{self.name} axis={self.axes}"
 
-    def forward(self, a):
-        self.save_for_backward(a.shape)
-        return np.asarray(a.sum(axis=self.axes, keepdims=self.keepdims))
+    def forward(self, x):
+        return np.asarray(x.sum(axis=self.axes, keepdims=self.keepdims))
 
-    def backward(self, grad):
-        (shape,) = self.saved
-        grad = grad.reshape(_keepdims_shape(shape, self.axes))
-        return (np.broadcast_to(grad, shape),)
-
-    def backward_graph(self, grad, inputs, output):
-        (a,) = inputs
-        return (grad.reshape(_keepdims_shape(a.shape, self.axes)).broadcast_to(a.shape),)
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        return (broadcast_to(grad.reshape(_keepdims_shape(x.shape, self.axes)), x.shape),)
 
 
 class MeanOp(SumOp):
-    """d(mean a)/da = 1/count for every averaged element."""
-
     name = "mean"
+    rule = "mean: ∂L/∂x = ∂L/∂y / n, copied to each of the n elements averaged"
 
-    def forward(self, a):
-        self.save_for_backward(a.shape)
-        return np.asarray(a.mean(axis=self.axes, keepdims=self.keepdims))
+    def forward(self, x):
+        return np.asarray(x.mean(axis=self.axes, keepdims=self.keepdims))
 
-    def backward(self, grad):
-        (shape,) = self.saved
-        (g,) = super().backward(grad)
-        return (g / grad.dtype.type(self.count(shape)),)
-
-    def backward_graph(self, grad, inputs, output):
-        (g,) = super().backward_graph(grad, inputs, output)
-        return (g / self.count(inputs[0].shape),)
-
-    def count(self, shape) -> int:
-        return int(np.prod([shape[i] for i in self.axes]))
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        (g,) = super().derivative(grad, inputs, output)
+        return (g / int(np.prod([x.shape[i] for i in self.axes])),)
 
 
 class MaxOp(SumOp):
-    """d(max a)/da = 1 at the maximum, 0 elsewhere; ties share it equally (torch.amax)."""
+    """Max over axes; ties share the gradient equally (torch.amax)."""
 
     name = "max"
+    rule = "max: ∂L/∂y goes to the maximum of each reduced slice; ties share it equally"
     reduce = staticmethod(np.max)
 
-    def check(self, a):
-        if a.size == 0:
-            raise ValueError(f"{self.name}() of an empty tensor (shape {a.shape}) is undefined")
+    def check(self, x):
+        if x.size == 0:
+            raise ValueError(f"{self.name}() of an empty tensor (shape {x.shape}) is undefined")
 
-    def forward(self, a):
-        out = self.reduce(a, axis=self.axes, keepdims=True)
-        self.save_for_backward(a, out)
-        return out if self.keepdims else np.asarray(out.reshape(
-            tuple(n for i, n in enumerate(a.shape) if i not in self.axes)))
+    def forward(self, x):
+        out = np.asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims))
+        self.save_for_backward(out)
+        return out
 
-    def backward(self, grad):
-        a, out = self.saved
-        hit = a == out
-        grad = grad.reshape(out.shape)
-        return (hit * (grad / hit.sum(axis=self.axes, keepdims=True)),)
-
-    def backward_graph(self, grad, inputs, output):
-        a, out = self.saved
-        hit = a == out
-        share = hit / hit.sum(axis=self.axes, keepdims=True)  # piecewise constant
-        return (grad.reshape(out.shape) * share.astype(a.dtype),)
+    def derivative(self, grad, inputs, output):
+        (x,) = inputs
+        shape = _keepdims_shape(x.shape, self.axes)
+        hit = np.asarray(x) == np.asarray(output).reshape(shape)  # piecewise constant
+        return (grad.reshape(shape) / hit.sum(axis=self.axes, keepdims=True) * hit,)
 
 
 class MinOp(MaxOp):
-    """d(min a)/da = 1 at the minimum, 0 elsewhere; ties share it equally (torch.amin)."""
+    """Min over axes; ties share the gradient equally (torch.amin)."""
 
     name = "min"
+    rule = "min: ∂L/∂y goes to the minimum of each reduced slice; ties share it equally"
     reduce = staticmethod(np.min)
