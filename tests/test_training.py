@@ -69,7 +69,7 @@ LOSS = tc.losses.SparseCategoricalCrossentropy(from_logits=True)
 def test_fit_equals_the_hand_unrolled_loop(loss_fn, rtol):
     tc.manual_seed(5)
     model = convnet()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.1), loss=LOSS, metrics=["accuracy"])
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.1), loss=LOSS, metrics=["accuracy"])
     history = model.fit(X, Y, batch_size=16, epochs=3, validation_split=0.2, verbose=0)
 
     tc.manual_seed(5)  # the same initial weights, and the generator in the same state
@@ -127,7 +127,7 @@ def test_validation_split_holds_out_the_last_examples_before_shuffling():
 def test_history_values_are_batch_size_weighted_means():
     model = nn.Sequential([nn.Dense(1, use_bias=False, kernel_initializer="zeros",
                                     input_shape=(1,))])
-    model.compile(optimizer=tc.optim.SGD(learning_rate=1e-12), loss="mae", metrics=["mse"])
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=1e-12), loss="mae", metrics=["mse"])
     x = np.zeros((5, 1), np.float32)
     y = np.array([[1.0], [1.0], [1.0], [1.0], [6.0]], np.float32)
     history = model.fit(x, y, batch_size=4, shuffle=False, verbose=0)
@@ -164,7 +164,7 @@ def test_keras_classification_with_softmax_probabilities_and_one_hot_labels_lear
     x = (centers[labels] + rng.standard_normal((300, 4))).astype(np.float32)
     model = nn.Sequential([nn.Dense(16, activation="relu", input_shape=(4,)),
                            nn.Dense(3, activation="softmax")])
-    model.compile(optimizer=tc.optim.Adam(learning_rate=0.01),
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.01),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     assert type(model.compiled_metrics[0]).__name__ == "CategoricalAccuracy"
     history = model.fit(x, np.eye(3)[labels], epochs=10, batch_size=32, verbose=0)
@@ -177,21 +177,32 @@ def test_binary_classification_with_a_sigmoid_output():
     x = rng.standard_normal((200, 2)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
     model = nn.Sequential([nn.Dense(1, activation="sigmoid", input_shape=(2,))])
-    model.compile(optimizer=tc.optim.Adam(learning_rate=0.05), loss="binary_crossentropy",
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.05), loss="binary_crossentropy",
                   metrics=["accuracy"])
     history = model.fit(x, y, epochs=15, verbose=0)
     assert history.history["accuracy"][-1] > 0.95
     assert model.predict(x[:3], verbose=0).shape == (3, 1)
 
 
-def test_compile_binds_an_unbound_optimizer_and_names_resolve():
+@pytest.mark.parametrize("opt", [nn.optimizers.Adam(learning_rate=3e-4),
+                                 tc.optim.Adam(lr=3e-4)], ids=["Keras'", "PyTorch's"])
+def test_compile_binds_an_unbound_optimizer_of_either_family(opt):
     model = convnet()
-    opt = tc.optim.Adam(learning_rate=3e-4)
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
     assert model.optimizer is opt
     assert [id(p) for p in opt.params] == [id(p) for p in model.trainable_weights]
-    model.compile(optimizer="sgd", loss="mse")
-    assert isinstance(model.optimizer, tc.optim.SGD) and model.optimizer.lr == 0.01
+
+
+@pytest.mark.parametrize("name, cls, learning_rate", [
+    # keras.optimizers.get(name) and each class's default learning rate in Keras 3
+    ("adam", nn.optimizers.Adam, 0.001), ("sgd", nn.optimizers.SGD, 0.01),
+    ("rmsprop", nn.optimizers.RMSprop, 0.001), ("adamw", nn.optimizers.AdamW, 0.001),
+    ("adagrad", nn.optimizers.Adagrad, 0.001), ("Adam", nn.optimizers.Adam, 0.001),
+])
+def test_compile_names_build_keras_optimizers_with_keras_defaults(name, cls, learning_rate):
+    model = convnet()
+    model.compile(optimizer=name, loss="mse")
+    assert type(model.optimizer) is cls and model.optimizer.learning_rate == learning_rate
     assert isinstance(model.loss, tc.losses.MeanSquaredError)
 
 
@@ -319,7 +330,7 @@ def regression(seed=0):
 
 def test_early_stopping_waits_patience_epochs_and_restores_the_best_weights():
     model, x, y = regression()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.05), loss="mse")
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
     snapshots = []
 
     class Snapshot(tc.callbacks.Callback):
@@ -352,7 +363,7 @@ def test_early_stopping_maximizes_accuracies_and_honours_min_delta():
 
 def test_model_checkpoint_fills_its_templates_and_keeps_the_best(tmp_path):
     model, x, y = regression()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.05), loss="mse")
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
     snapshots = []
 
     class Snapshot(tc.callbacks.Callback):
@@ -410,8 +421,9 @@ def test_csv_logger_writes_one_row_per_epoch_with_0_based_epochs(tmp_path):
 
 def test_terminate_on_nan_stops_at_the_first_non_finite_loss():
     model, x, y = regression()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=1e30), loss="mse")
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=1e30), loss="mse")
     with pytest.warns(RuntimeWarning, match="invalid loss"), np.errstate(all="ignore"):
         history = model.fit(x, y, batch_size=4, epochs=3, verbose=0,
                             callbacks=[tc.callbacks.TerminateOnNaN()])
     assert history.epoch == [0] and not math.isfinite(history.history["loss"][0])
+
