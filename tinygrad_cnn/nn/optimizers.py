@@ -184,13 +184,23 @@ class Adam(Optimizer):
     def state_names(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
+    def _alpha(self, dtype) -> np.floating:
+        """The step size with the bias correction folded in, computed in the weights' dtype
+        as Keras does; the same for every parameter of a step, so made once per step."""
+        key = (self.iterations, self._rate, dtype)
+        if self._alpha_cache[0] != key:
+            t = dtype(self.iterations + 1)
+            beta_1_power = np.power(dtype(self.beta_1), t)
+            beta_2_power = np.power(dtype(self.beta_2), t)
+            self._alpha_cache = (key, dtype(self._rate) * np.sqrt(1 - beta_2_power)
+                                 / (1 - beta_1_power))
+        return self._alpha_cache[1]
+
+    _alpha_cache = (None, None)
+
     def update(self, w, g, state):
         a, b = self.scratch(w, 2)
-        dtype = w.dtype.type
-        t = dtype(self.iterations + 1)
-        beta_1_power = np.power(dtype(self.beta_1), t)
-        beta_2_power = np.power(dtype(self.beta_2), t)
-        alpha = dtype(self._rate) * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        alpha = self._alpha(w.dtype.type)
         m, v = state["momentum"], state["velocity"]
         m += np.multiply(np.subtract(g, m, out=a), 1 - self.beta_1, out=a)
         v += np.multiply(np.subtract(np.square(g, out=a), v, out=a), 1 - self.beta_2, out=a)
