@@ -43,6 +43,8 @@ from .tensor import Tensor
 
 
 class BaseOptimizer:
+    """Parameters, per-parameter state and the step loop; see the module's docstring."""
+
     namespace = ""   # where the family's classes are exported: "tc.optim", "nn.optimizers"
     follows = ""     # whose update rules, for repr and errors: "torch.optim"
     rate_name = ""   # the learning rate's attribute in this family: "lr", "learning_rate"
@@ -206,8 +208,10 @@ class BaseOptimizer:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return (f"{self.namespace}.{type(self).__name__}({args}) — "
-                f"{self.follows}.{type(self).__name__}'s rules")
+        name = type(self).__name__
+        if not type(self).__module__.startswith("tinygrad_cnn."):
+            return f"{name}({args})"  # a class of your own: its rules are yours
+        return f"{self.namespace}.{name}({args}) — {self.follows}.{name}'s rules"
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Copies of ``iterations`` and every state array, keys ``"{i}/{name}"``."""
