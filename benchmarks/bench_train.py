@@ -59,7 +59,7 @@ def ours_train(options):
 
     tc.manual_seed(0)
     model = zoo.simple_mnist_convnet()
-    opt = tc.optim.Adam(model.parameters(), lr=1e-3)
+    opt = tc.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # as torch_train
     x, y = images(options.data, 10 * options.batch_size)
     b = options.batch_size
     data = cycle([(tc.Tensor(x[i:i + b]), y[i:i + b]) for i in range(0, len(x), b)])

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     model.name = args.model
     model.summary()
 
-    model.compile(optimizer=tc.optim.Adam(learning_rate=args.lr),
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=args.lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     guard = StopOnNonFiniteLoss(out / "weights.npz")
     try:

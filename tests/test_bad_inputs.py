@@ -83,6 +83,12 @@ def step_with_bad_grad(optimizer):
     optimizer(ps).step()
 
 
+def keras_step_without_gradients():
+    opt = nn.optimizers.SGD()
+    opt.bind(params())
+    opt.step()
+
+
 def compiled(loss="sparse_categorical_crossentropy", metrics=("accuracy",), **layers_kwargs):
     m = nn.Sequential([nn.Conv2D(2, 3, input_shape=(6, 6, 1)), nn.Flatten(), nn.Dense(3)])
     m.compile(optimizer="sgd", loss=loss, metrics=list(metrics))
@@ -120,6 +126,20 @@ def compiled_with(optimizer):
     m = model()
     m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     return m
+
+
+def with_optimizer_entry(tmp, key, value):
+    """A compiled model's file, saved after one step of Keras' SGD with momentum, with one
+    optimizer entry replaced or added."""
+    m = compiled()
+    m.compile(optimizer=nn.optimizers.SGD(momentum=0.9), loss="mse")
+    m.fit(np.zeros((2, 6, 6, 1)), np.zeros((2, 3)), verbose=0)
+    m.save(tmp / "m.npz")
+    with np.load(tmp / "m.npz") as f:
+        arrays = dict(f)
+    arrays["__optimizer__/" + key] = value
+    np.savez(tmp / "m.npz", **arrays)
+    return tmp / "m.npz"
 
 
 def frozen(m):
@@ -396,8 +416,24 @@ CATALOGUE = {
         tmp, '{"format": "keras"}')), ValueError, r"not a tinygrad_cnn model file \(format "
         r"'keras'\)"),
     "load_model of a newer version": (lambda tmp: nn.load_model(saved_with_config(
-        tmp, '{"format": "tinygrad_cnn.model", "version": 2}')), ValueError,
-        r"model file version 2; this tinygrad_cnn reads version 1"),
+        tmp, '{"format": "tinygrad_cnn.model", "version": 3}')), ValueError,
+        r"model file version 3; this tinygrad_cnn reads versions 1 to 2"),
+    "load_model with optimizer state of the wrong shape": (
+        lambda tmp: nn.load_model(with_optimizer_entry(tmp, "dense.kernel/momentum",
+                                                       np.zeros((2, 2)))), ValueError,
+        r"m.npz: optimizer state 'momentum' of params\[2\] \(dense.kernel\) must be a numeric "
+        r"array of shape \(32, 3\); got float64 array of shape \(2, 2\)"),
+    "load_model with optimizer state of no trainable weight": (
+        lambda tmp: nn.load_model(with_optimizer_entry(tmp, "dense_9.kernel/momentum",
+                                                       np.zeros(3))), ValueError,
+        r"m.npz: optimizer state for 'dense_9.kernel', which is not a trainable weight of "
+        r"the model \(those are conv2d.kernel, conv2d.bias, dense.kernel, dense.bias\)"),
+    "load_model with an unknown optimizer": (lambda tmp: nn.load_model(saved_with_config(
+        tmp, '{"format": "tinygrad_cnn.model", "version": 2, "model": '
+        '{"class_name": "Sequential", "config": {"layers": []}}, "compile": {"optimizer": '
+        '{"module": "nn.optimizers", "class_name": "Lion", "config": {}}, "loss": "mse", '
+        '"metrics": []}}')), ValueError, r"cannot rebuild the optimizer .*'Lion'.*; known: "
+        r"nn.optimizers.Adam, .*tc.optim.RMSprop"),
     # ---------------------------------------------------------- Keras' own files
     "save .keras with explicit conv padding": (lambda tmp: nn.Sequential([nn.Conv2D(
         2, 3, padding=1, input_shape=(6, 6, 1))]).save(tmp / "m.keras"), ValueError,
@@ -450,9 +486,14 @@ CATALOGUE = {
     "compile the same metric twice": (lambda tmp: model().compile(
         optimizer="adam", loss="mse", metrics=["mae", "mae"]), ValueError,
         r"metrics must have distinct names, none of them 'loss'; got \['mae', 'mae'\]"),
-    "compile unknown optimizer": (lambda tmp: model().compile(optimizer="rmsprop", loss="mse"),
-                                  ValueError, r"optimizer must be one of \['adam', 'sgd'\] or "
-                                  r"an optimizer object.*got 'rmsprop'"),
+    "compile unknown optimizer": (lambda tmp: model().compile(optimizer="adadelta", loss="mse"),
+                                  ValueError, r"optimizer must be one of \['adagrad', 'adam', "
+                                  r"'adamw', 'rmsprop', 'sgd'\] \(Keras' optimizers with Keras' "
+                                  r"defaults\) or an optimizer object.*got 'adadelta'"),
+    "compile an optimizer class": (lambda tmp: model().compile(optimizer=nn.optimizers.Adam,
+                                                               loss="mse"),
+                                   TypeError, r"optimizer must be an optimizer object; got the "
+                                   r"class Adam itself: write Adam\(\)"),
     "compile optimizer 0.01": (lambda tmp: model().compile(optimizer=0.01, loss="mse"),
                                TypeError, r"optimizer must be one of .*got 0.01"),
     "fit x and y of different lengths": (lambda tmp: fit_unchanged(y=np.array([0, 1, 2])),
@@ -556,6 +597,35 @@ CATALOGUE = {
     "CSVLogger separator ',,'": (lambda tmp: tc.callbacks.CSVLogger("log.csv", separator=",,"),
                                  ValueError, r"separator must be one character such as ','; "
                                  r"got ',,'"),
+    "ReduceLROnPlateau factor 1.0": (lambda tmp: tc.callbacks.ReduceLROnPlateau(factor=1.0),
+                                     ValueError, r"factor must be a number in \[0, 1\); got 1.0"),
+    "ReduceLROnPlateau patience -1": (lambda tmp: tc.callbacks.ReduceLROnPlateau(patience=-1),
+                                      ValueError, r"patience must be a non-negative int; got -1"),
+    "ReduceLROnPlateau cooldown 0.5": (lambda tmp: tc.callbacks.ReduceLROnPlateau(cooldown=0.5),
+                                       TypeError, r"cooldown must be a non-negative int; got "
+                                       r"float 0.5"),
+    "ReduceLROnPlateau min_lr -1": (lambda tmp: tc.callbacks.ReduceLROnPlateau(min_lr=-1),
+                                    ValueError, r"min_lr must be a finite number >= 0; got -1"),
+    "ReduceLROnPlateau min_delta 'x'": (
+        lambda tmp: tc.callbacks.ReduceLROnPlateau(min_delta="x"), TypeError,
+        r"min_delta must be a finite number; got str 'x'"),
+    "ReduceLROnPlateau mode 'down'": (lambda tmp: tc.callbacks.ReduceLROnPlateau(mode="down"),
+                                      ValueError, r"ReduceLROnPlateau mode must be 'auto', "
+                                      r"'min' or 'max'; got 'down'"),
+    "ReduceLROnPlateau monitor 3": (lambda tmp: tc.callbacks.ReduceLROnPlateau(monitor=3),
+                                    TypeError, r"ReduceLROnPlateau monitor must be a name from "
+                                    r"the logs such as 'val_loss'; got 3"),
+    "LearningRateScheduler(0.1)": (lambda tmp: tc.callbacks.LearningRateScheduler(0.1),
+                                   TypeError, r"schedule must be a function schedule\(epoch, "
+                                   r"lr\) -> lr; got float 0.1"),
+    "LearningRateScheduler returning a str": (
+        lambda tmp: fit_unchanged(callbacks=[tc.callbacks.LearningRateScheduler(
+            lambda epoch, lr: "0.1")]), ValueError,
+        r"LearningRateScheduler: schedule\(0, 0.01\) must return a learning rate \(a finite "
+        r"number >= 0\); got str '0.1'"),
+    "LearningRateScheduler returning -1": (
+        lambda tmp: fit_unchanged(callbacks=[tc.callbacks.LearningRateScheduler(
+            lambda epoch: -1.0)]), ValueError, r"must return a learning rate.*got float -1.0"),
     # ------------------------------------------------------------------ layers
     "Conv2D filters '8'": (lambda tmp: nn.Conv2D("8", 3), TypeError,
                            r"filters must be a positive int.*got str '8'"),
@@ -670,14 +740,29 @@ CATALOGUE = {
     "SGD(0.1), Keras' positional learning rate": (
         lambda tmp: tc.optim.SGD(0.1), TypeError,
         r"params must be a list of Tensors; got the number 0.1. For the learning rate write "
-        r"learning_rate=0.1"),
+        r"lr=0.1"),
     "SGD(object())": (lambda tmp: tc.optim.SGD(object()), TypeError,
                       r"params must be a list of Tensors.*got object"),
-    "Adam lr and learning_rate disagree": (lambda tmp: tc.optim.Adam(lr=0.1, learning_rate=0.2),
-                                           ValueError, r"give learning_rate or its alias lr, not "
-                                           r"both; got learning_rate=0.2 and lr=0.1"),
-    "Adam learning_rate -1": (lambda tmp: tc.optim.Adam(learning_rate=-1), ValueError,
-                              r"learning_rate must be a finite number > 0; got -1"),
+    "SGD the same parameter twice": (lambda tmp: tc.optim.SGD(params() * 2), ValueError,
+                                     r"params\[1\] \(unnamed\) is params\[0\] again; each "
+                                     r"parameter may appear once"),
+    "tc.optim.Adam learning_rate=, Keras' name": (
+        lambda tmp: tc.optim.Adam(params(), learning_rate=0.1), TypeError,
+        r"tc.optim.Adam follows torch.optim: write lr=, not learning_rate= "
+        r"\(keras.optimizers' name\); for keras.optimizers' rules use nn.optimizers"),
+    "tc.optim.Adam beta_1=, Keras' name": (
+        lambda tmp: tc.optim.Adam(params(), beta_1=0.8), TypeError,
+        r"write betas=\(beta_1, beta_2\), not beta_1="),
+    "tc.optim.Adam epsilon=, Keras' name": (lambda tmp: tc.optim.Adam(params(), epsilon=1e-7),
+                                            TypeError, r"write eps=, not epsilon="),
+    "tc.optim.RMSprop rho=, Keras' name": (lambda tmp: tc.optim.RMSprop(params(), rho=0.9),
+                                           TypeError, r"write alpha=, not rho="),
+    "tc.optim.SGD clipnorm=, a Keras option": (
+        lambda tmp: tc.optim.SGD(params(), clipnorm=1.0), TypeError,
+        r"tc.optim.SGD got an unexpected argument clipnorm=; it takes lr=, momentum=, "
+        r"dampening=, weight_decay=, nesterov="),
+    "Adam lr -1": (lambda tmp: tc.optim.Adam(lr=-1), ValueError,
+                   r"lr must be a finite number >= 0; got -1"),
     "step of an optimizer without parameters": (lambda tmp: tc.optim.Adam().step(), ValueError,
                                                 r"step\(\): this Adam has no parameters yet; "
                                                 r"pass them .* or give it to model.compile"),
@@ -685,22 +770,95 @@ CATALOGUE = {
                                r"params\[0\] must be a Tensor; got ndarray"),
     "SGD params empty": (lambda tmp: tc.optim.SGD([]), ValueError, r"params is empty"),
     "SGD lr '0.1'": (lambda tmp: tc.optim.SGD(params(), lr="0.1"), TypeError,
-                     r"lr must be a finite number > 0; got str '0.1'"),
+                     r"lr must be a finite number >= 0; got str '0.1'"),
     "SGD nesterov without momentum": (lambda tmp: tc.optim.SGD(params(), nesterov=True),
-                                      ValueError, r"nesterov=True needs momentum > 0"),
+                                      ValueError, r"nesterov=True needs momentum > 0 and "
+                                      r"dampening 0 \(as in torch.optim.SGD\); got momentum=0.0"),
+    "SGD nesterov with dampening": (lambda tmp: tc.optim.SGD(params(), momentum=0.9,
+                                                             dampening=0.1, nesterov=True),
+                                    ValueError, r"nesterov=True needs momentum > 0 and "
+                                    r"dampening 0.*dampening=0.1"),
+    "SGD lr set to -0.1": (lambda tmp: setattr(tc.optim.SGD(params()), "lr", -0.1), ValueError,
+                           r"lr must be a finite number >= 0; got -0.1"),
     "Adam betas (0.9, 1.0)": (lambda tmp: tc.optim.Adam(params(), betas=(0.9, 1.0)), ValueError,
                               r"betas\[1\] must be a number in \[0, 1\); got 1.0"),
     "Adam betas 0.9": (lambda tmp: tc.optim.Adam(params(), betas=0.9), ValueError,
                        r"betas must be a pair \(beta1, beta2\) in \[0, 1\); got 0.9"),
     "Adam eps -1": (lambda tmp: tc.optim.Adam(params(), eps=-1), ValueError,
                     r"eps must be a finite number >= 0; got -1"),
-    "Adam frozen parameter": (lambda tmp: tc.optim.Adam([t(2)]), ValueError,
-                              r"params\[0\] \(unnamed\) has requires_grad=False"),
+    "AdamW amsgrad 'no'": (lambda tmp: tc.optim.AdamW(params(), amsgrad="no"), TypeError,
+                           r"amsgrad must be True or False; got 'no'"),
+    "RMSprop alpha -1": (lambda tmp: tc.optim.RMSprop(params(), alpha=-1), ValueError,
+                         r"alpha must be a finite number >= 0; got -1"),
+    "RMSprop centered 1": (lambda tmp: tc.optim.RMSprop(params(), centered=1), TypeError,
+                           r"centered must be True or False; got 1"),
     "SGD step with a grad of the wrong shape": (lambda tmp: step_with_bad_grad(tc.optim.SGD),
                                                 ValueError, r"params\[0\] \(unnamed\) has shape "
                                                 r"\(2,\) but its grad has shape \(3,\)"),
     "Adam step with a grad of the wrong shape": (lambda tmp: step_with_bad_grad(tc.optim.Adam),
                                                  ValueError, r"params\[0\].*its grad has shape"),
+    "set_state without iterations": (lambda tmp: tc.optim.Adam(params()).set_state({}),
+                                     ValueError, r"optimizer state: 'iterations' must be a "
+                                     r"non-negative integer array of shape \(\); got None"),
+    "nn.optimizers.Adam lr=, PyTorch's name": (
+        lambda tmp: nn.optimizers.Adam(lr=0.1), TypeError,
+        r"nn.optimizers.Adam follows keras.optimizers: write learning_rate=, not lr= "
+        r"\(torch.optim's name\); for torch.optim's rules use tc.optim"),
+    "nn.optimizers.Adam betas=, PyTorch's name": (
+        lambda tmp: nn.optimizers.Adam(betas=(0.9, 0.99)), TypeError,
+        r"write beta_1= and beta_2=, not betas="),
+    "nn.optimizers.Adam eps=, PyTorch's name": (lambda tmp: nn.optimizers.Adam(eps=1e-8),
+                                                TypeError, r"write epsilon=, not eps="),
+    "nn.optimizers.RMSprop alpha=, PyTorch's name": (
+        lambda tmp: nn.optimizers.RMSprop(alpha=0.99), TypeError, r"write rho=, not alpha="),
+    "nn.optimizers.SGD dampening=, a PyTorch option": (
+        lambda tmp: nn.optimizers.SGD(dampening=0.1), TypeError,
+        r"nn.optimizers.SGD got an unexpected argument dampening=; it takes learning_rate=, "
+        r"momentum=, nesterov=, weight_decay=, clipnorm="),
+    "nn.optimizers.Adam(model.parameters())": (
+        lambda tmp: nn.optimizers.Adam(model().parameters()), TypeError,
+        r"nn.optimizers.Adam takes no parameters, as in Keras: model.compile binds it.*"
+        r"tc.optim.Adam\(model.parameters\(\), lr=...\)"),
+    "nn.optimizers.Adam use_ema": (lambda tmp: nn.optimizers.Adam(use_ema=True), TypeError,
+                                   r"nn.optimizers.Adam: use_ema= is a keras.optimizers option "
+                                   r"that tinygrad_cnn leaves out"),
+    "nn.optimizers.SGD learning_rate '0.1'": (
+        lambda tmp: nn.optimizers.SGD("0.1"), TypeError,
+        r"learning_rate must be a finite number >= 0; got str '0.1'"),
+    "nn.optimizers.SGD learning_rate set to nan": (
+        lambda tmp: setattr(nn.optimizers.SGD(), "learning_rate", float("nan")), ValueError,
+        r"learning_rate must be a finite number >= 0; got nan"),
+    "nn.optimizers.SGD momentum 1.5": (lambda tmp: nn.optimizers.SGD(momentum=1.5), ValueError,
+                                       r"momentum must be a number in \[0, 1\]; got 1.5"),
+    "nn.optimizers.SGD nesterov 'yes'": (lambda tmp: nn.optimizers.SGD(nesterov="yes"),
+                                         TypeError, r"nesterov must be True or False"),
+    "nn.optimizers.Adam beta_1 1": (lambda tmp: nn.optimizers.Adam(beta_1=1), ValueError,
+                                    r"beta_1 must be a number in \[0, 1\); got 1"),
+    "nn.optimizers.Adam epsilon -1e-7": (lambda tmp: nn.optimizers.Adam(epsilon=-1e-7),
+                                         ValueError, r"epsilon must be a finite number >= 0; "
+                                         r"got -1e-07"),
+    "nn.optimizers.AdamW weight_decay None": (
+        lambda tmp: nn.optimizers.AdamW(weight_decay=None), ValueError,
+        r"AdamW needs a weight_decay \(a number >= 0, 0.004 by default\); got None"),
+    "nn.optimizers.SGD weight_decay -1": (lambda tmp: nn.optimizers.SGD(weight_decay=-1),
+                                          ValueError, r"weight_decay must be a finite number "
+                                          r">= 0; got -1"),
+    "nn.optimizers.SGD clipnorm 0": (lambda tmp: nn.optimizers.SGD(clipnorm=0), ValueError,
+                                     r"clipnorm must be a finite number > 0; got 0"),
+    "nn.optimizers.SGD clipnorm and clipvalue": (
+        lambda tmp: nn.optimizers.SGD(clipnorm=1.0, clipvalue=0.5), ValueError,
+        r"give at most one of clipnorm, clipvalue and global_clipnorm \(as in Keras\); got "
+        r"clipnorm=1.0, clipvalue=0.5"),
+    "nn.optimizers.RMSprop rho 2": (lambda tmp: nn.optimizers.RMSprop(rho=2), ValueError,
+                                    r"rho must be a number in \[0, 1\]; got 2"),
+    "nn.optimizers.Adagrad initial_accumulator_value -0.1": (
+        lambda tmp: nn.optimizers.Adagrad(initial_accumulator_value=-0.1), ValueError,
+        r"initial_accumulator_value must be a finite number >= 0; got -0.1"),
+    "nn.optimizers.SGD name 3": (lambda tmp: nn.optimizers.SGD(name=3), TypeError,
+                                 r"name must be a str such as 'adam'; got int 3"),
+    "nn.optimizers.SGD step without gradients": (lambda tmp: keras_step_without_gradients(),
+                                                 ValueError, r"step\(\): no parameter of this "
+                                                 r"SGD has a gradient"),
     # ---------------------------------------------------------------- gradcheck
     "gradcheck fn=3": (lambda tmp: tc.gradcheck(3, [t(2, requires_grad=True)]), TypeError,
                        r"gradcheck: fn must be callable.*got int 3"),

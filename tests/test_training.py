@@ -7,6 +7,7 @@ given the same initial weights and the same data order.
 
 import io
 import math
+import os
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -69,7 +70,7 @@ LOSS = tc.losses.SparseCategoricalCrossentropy(from_logits=True)
 def test_fit_equals_the_hand_unrolled_loop(loss_fn, rtol):
     tc.manual_seed(5)
     model = convnet()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.1), loss=LOSS, metrics=["accuracy"])
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.1), loss=LOSS, metrics=["accuracy"])
     history = model.fit(X, Y, batch_size=16, epochs=3, validation_split=0.2, verbose=0)
 
     tc.manual_seed(5)  # the same initial weights, and the generator in the same state
@@ -127,7 +128,7 @@ def test_validation_split_holds_out_the_last_examples_before_shuffling():
 def test_history_values_are_batch_size_weighted_means():
     model = nn.Sequential([nn.Dense(1, use_bias=False, kernel_initializer="zeros",
                                     input_shape=(1,))])
-    model.compile(optimizer=tc.optim.SGD(learning_rate=1e-12), loss="mae", metrics=["mse"])
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=1e-12), loss="mae", metrics=["mse"])
     x = np.zeros((5, 1), np.float32)
     y = np.array([[1.0], [1.0], [1.0], [1.0], [6.0]], np.float32)
     history = model.fit(x, y, batch_size=4, shuffle=False, verbose=0)
@@ -164,7 +165,7 @@ def test_keras_classification_with_softmax_probabilities_and_one_hot_labels_lear
     x = (centers[labels] + rng.standard_normal((300, 4))).astype(np.float32)
     model = nn.Sequential([nn.Dense(16, activation="relu", input_shape=(4,)),
                            nn.Dense(3, activation="softmax")])
-    model.compile(optimizer=tc.optim.Adam(learning_rate=0.01),
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.01),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     assert type(model.compiled_metrics[0]).__name__ == "CategoricalAccuracy"
     history = model.fit(x, np.eye(3)[labels], epochs=10, batch_size=32, verbose=0)
@@ -177,21 +178,32 @@ def test_binary_classification_with_a_sigmoid_output():
     x = rng.standard_normal((200, 2)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
     model = nn.Sequential([nn.Dense(1, activation="sigmoid", input_shape=(2,))])
-    model.compile(optimizer=tc.optim.Adam(learning_rate=0.05), loss="binary_crossentropy",
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.05), loss="binary_crossentropy",
                   metrics=["accuracy"])
     history = model.fit(x, y, epochs=15, verbose=0)
     assert history.history["accuracy"][-1] > 0.95
     assert model.predict(x[:3], verbose=0).shape == (3, 1)
 
 
-def test_compile_binds_an_unbound_optimizer_and_names_resolve():
+@pytest.mark.parametrize("opt", [nn.optimizers.Adam(learning_rate=3e-4),
+                                 tc.optim.Adam(lr=3e-4)], ids=["Keras'", "PyTorch's"])
+def test_compile_binds_an_unbound_optimizer_of_either_family(opt):
     model = convnet()
-    opt = tc.optim.Adam(learning_rate=3e-4)
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
     assert model.optimizer is opt
     assert [id(p) for p in opt.params] == [id(p) for p in model.trainable_weights]
-    model.compile(optimizer="sgd", loss="mse")
-    assert isinstance(model.optimizer, tc.optim.SGD) and model.optimizer.lr == 0.01
+
+
+@pytest.mark.parametrize("name, cls, learning_rate", [
+    # keras.optimizers.get(name) and each class's default learning rate in Keras 3
+    ("adam", nn.optimizers.Adam, 0.001), ("sgd", nn.optimizers.SGD, 0.01),
+    ("rmsprop", nn.optimizers.RMSprop, 0.001), ("adamw", nn.optimizers.AdamW, 0.001),
+    ("adagrad", nn.optimizers.Adagrad, 0.001), ("Adam", nn.optimizers.Adam, 0.001),
+])
+def test_compile_names_build_keras_optimizers_with_keras_defaults(name, cls, learning_rate):
+    model = convnet()
+    model.compile(optimizer=name, loss="mse")
+    assert type(model.optimizer) is cls and model.optimizer.learning_rate == learning_rate
     assert isinstance(model.loss, tc.losses.MeanSquaredError)
 
 
@@ -367,7 +379,7 @@ def regression(seed=0):
 
 def test_early_stopping_waits_patience_epochs_and_restores_the_best_weights():
     model, x, y = regression()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.05), loss="mse")
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
     snapshots = []
 
     class Snapshot(tc.callbacks.Callback):
@@ -400,7 +412,7 @@ def test_early_stopping_maximizes_accuracies_and_honours_min_delta():
 
 def test_model_checkpoint_fills_its_templates_and_keeps_the_best(tmp_path):
     model, x, y = regression()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.05), loss="mse")
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
     snapshots = []
 
     class Snapshot(tc.callbacks.Callback):
@@ -458,8 +470,126 @@ def test_csv_logger_writes_one_row_per_epoch_with_0_based_epochs(tmp_path):
 
 def test_terminate_on_nan_stops_at_the_first_non_finite_loss():
     model, x, y = regression()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=1e30), loss="mse")
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=1e30), loss="mse")
     with pytest.warns(RuntimeWarning, match="invalid loss"), np.errstate(all="ignore"):
         history = model.fit(x, y, batch_size=4, epochs=3, verbose=0,
                             callbacks=[tc.callbacks.TerminateOnNaN()])
     assert history.epoch == [0] and not math.isfinite(history.history["loss"][0])
+
+
+# ------------------------------------------------------------ learning-rate callbacks
+class Scripted(tc.callbacks.Callback):
+    """Puts a given value per epoch into the logs as "score", for callbacks after it."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["score"] = self.values[epoch]
+
+
+SCORES = [1.0, 0.995, 0.99, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
+# Keras 3's ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=2,
+# cooldown=2, min_delta=0.01, min_lr=0.002) from 0.01, worked by hand. Improving means
+# score + 0.01 < best. Each epoch logs the rate it trained with, then maybe reduces:
+#  0: 1.0    first value: best 1.0
+#  1: 0.995  no improvement: wait 1
+#  2: 0.99   wait 2 = patience: rate 0.005, cooldown 2, wait 0
+#  3: 0.5    cooldown 2 → 1, improves: best 0.5
+#  4: 0.6    cooldown 1 → 0, wait 0; no improvement, not cooling down: wait 1
+#  5: 0.7    wait 2: rate 0.0025, cooldown 2
+#  6: 0.8    cooldown → 1: no counting
+#  7: 0.9    cooldown → 0: wait 1
+#  8: 1.0    wait 2: rate max(0.00125, 0.002) = 0.002, cooldown 2
+#  9: 1.1    cooldown → 1
+# 10: 1.2    cooldown → 0: wait 1
+# 11: 1.3    wait 2, but the rate is not above min_lr: unchanged, wait stays 2
+PLATEAU_RATES = [0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.0025, 0.0025, 0.0025, 0.002, 0.002,
+                 0.002]
+
+
+def plateau():
+    return tc.callbacks.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=2,
+                                          cooldown=2, min_delta=0.01, min_lr=0.002)
+
+
+@pytest.mark.parametrize("optimizer, attr", [(nn.optimizers.SGD(learning_rate=0.01),
+                                              "learning_rate"),
+                                             (tc.optim.SGD(lr=0.01), "lr")],
+                         ids=["Keras'", "PyTorch's"])
+def test_reduce_lr_on_plateau_follows_keras_schedule(optimizer, attr):
+    model, x, y = regression()
+    model.compile(optimizer=optimizer, loss="mse")
+    history = model.fit(x, y, epochs=len(SCORES), verbose=0,
+                        callbacks=[Scripted(SCORES), plateau()])
+    assert history.history["learning_rate"] == PLATEAU_RATES
+    assert getattr(model.optimizer, attr) == 0.002
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras' own, under numpy 2
+def test_reduce_lr_on_plateau_matches_keras_when_installed():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+
+    class KerasModel:  # what the callback reads of a model
+        optimizer = keras.optimizers.SGD(learning_rate=0.01)
+
+    theirs = keras.callbacks.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5,
+                                               patience=2, cooldown=2, min_delta=0.01,
+                                               min_lr=0.002)
+    theirs.set_model(KerasModel())
+    theirs.on_train_begin()
+    rates = []
+    for epoch, score in enumerate(SCORES):
+        logs = {"score": score}
+        theirs.on_epoch_end(epoch, logs)
+        rates.append(logs["learning_rate"])
+    np.testing.assert_allclose(rates, PLATEAU_RATES, rtol=1e-7)  # Keras keeps float32 rates
+
+
+def test_reduce_lr_on_plateau_watches_val_loss_by_default():
+    model, x, y = regression()
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
+    x_val, y_val = x[:10], -y[:10]  # worse every epoch once the fit starts to work
+    history = model.fit(x, y, epochs=6, validation_data=(x_val, y_val), verbose=0,
+                        callbacks=[tc.callbacks.ReduceLROnPlateau(patience=1, factor=0.5)])
+    val, rates = history.history["val_loss"], history.history["learning_rate"]
+    expected, lr, best, wait = [], 0.05, None, 0  # Keras' rule, cooldown 0, min_delta 1e-4
+    for v in val:
+        expected.append(lr)  # the rate this epoch trained with, then maybe a reduction
+        if best is None or v + 1e-4 < best:
+            best, wait = v, 0
+        else:
+            wait += 1
+            if wait >= 1:
+                lr, wait = lr * 0.5, 0
+    assert rates == expected and rates[-1] < 0.05
+
+
+@pytest.mark.parametrize("optimizer", [nn.optimizers.SGD(learning_rate=0.01),
+                                       tc.optim.SGD(lr=0.01)], ids=["Keras'", "PyTorch's"])
+@pytest.mark.parametrize("schedule", [
+    lambda epoch, lr: lr * 0.5 if epoch >= 2 else lr,
+    lambda epoch: 0.01 * 0.5 ** max(epoch - 1, 0),  # Keras also takes schedule(epoch)
+], ids=["schedule(epoch, lr)", "schedule(epoch)"])
+def test_learning_rate_scheduler_sets_each_epochs_rate(optimizer, schedule):
+    # one full-batch SGD step per epoch on mse: w ← w − lr·(2/N)·xᵀ(x·w − y), in float64
+    rates = [0.01, 0.01, 0.005, 0.0025, 0.00125]  # both schedules, epochs 0 to 4, from 0.01
+    x = rng.standard_normal((6, 2))
+    y = x @ np.array([[2.0], [-1.0]]) + 0.5
+    model = nn.Sequential([nn.Dense(1, use_bias=False, input_shape=(2,), dtype="float64")])
+    w = model.get_weights()[0].copy()
+    model.compile(optimizer=optimizer, loss="mse")
+    history = model.fit(x, y, batch_size=6, epochs=5, shuffle=False, verbose=0,
+                        callbacks=[tc.callbacks.LearningRateScheduler(schedule)])
+    for lr in rates:
+        w = w - lr * (2 / len(x)) * x.T @ (x @ w - y)
+    assert history.history["learning_rate"] == rates
+    np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-13)
+
+
+def test_the_progress_line_shows_the_learning_rate_as_keras_does():
+    out = fitted_output(2, callbacks=[tc.callbacks.LearningRateScheduler(
+        lambda epoch, lr: 1e-4)])
+    assert "learning_rate: 1.0000e-04" in out.splitlines()[1]

@@ -1,8 +1,9 @@
 """Callbacks: code that ``fit`` calls at the start and end of training, epochs and batches.
 
 Keras' classes and arguments: ``Callback`` (subclass it), ``History`` (``fit`` returns
-one), ``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``, ``TerminateOnNaN`` and the
-``ProgbarLogger`` behind ``verbose``. A callback stops training with
+one), ``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``, ``TerminateOnNaN``,
+``ReduceLROnPlateau``, ``LearningRateScheduler`` and the ``ProgbarLogger`` behind
+``verbose``. A callback stops training with
 ``self.model.stop_training = True``. As in Keras, ``epoch`` passed to the hooks (and
 written by CSVLogger) counts from 0; ModelCheckpoint's ``{epoch}`` field counts from 1.
 """
@@ -10,9 +11,13 @@ written by CSVLogger) counts from 0; ModelCheckpoint's ``{epoch}`` field counts 
 from __future__ import annotations
 
 import csv
+import inspect
 import math
+import numbers
 import os
 import warnings
+
+import numpy as np
 
 from .checks import check_bool, check_int, check_number, check_path
 from .progress import Progbar
@@ -42,8 +47,9 @@ class Callback:
 
 
 class CallbackList:
-    """The callbacks of one ``fit``: a ProgbarLogger first (when verbose), the user's, then
-    the History that ``fit`` returns (Keras' order)."""
+    """The callbacks of one ``fit`` in Keras' order: the user's, the History that ``fit``
+    returns, then a ProgbarLogger (when verbose), so the history and the progress line
+    both see what the user's callbacks add to the logs (such as ``learning_rate``)."""
 
     def __init__(self, callbacks, model, params: dict):
         if callbacks is None:
@@ -56,8 +62,8 @@ class CallbackList:
                 raise TypeError(f"callbacks[{i}] must be a tc.callbacks.Callback (subclass it "
                                 f"to write your own); got {type(cb).__name__} {cb!r:.60}")
         self.history = History()
-        self.callbacks = ([ProgbarLogger()] if params["verbose"] else []) + list(callbacks) \
-            + [self.history]
+        self.callbacks = list(callbacks) + [self.history] \
+            + ([ProgbarLogger()] if params["verbose"] else [])
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
@@ -289,6 +295,119 @@ class CSVLogger(Callback):
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+# ------------------------------------------------------------ the learning rate
+def _learning_rate(model, callback: str) -> float:
+    """The compiled optimizer's learning rate, whichever family it is from (Keras'
+    ``learning_rate``, PyTorch's ``lr``)."""
+    optimizer = getattr(model, "optimizer", None)
+    name = getattr(optimizer, "rate_name", None)
+    if name is None:
+        raise ValueError(f"{callback} changes the learning rate of the compiled optimizer; "
+                         f"the model has {type(optimizer).__name__}")
+    return getattr(optimizer, name)
+
+
+def _set_learning_rate(model, value: float) -> None:
+    setattr(model.optimizer, model.optimizer.rate_name, value)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more
+    than ``min_delta`` for ``patience`` epochs, never below ``min_lr``; after a reduction,
+    wait ``cooldown`` epochs before counting again.
+
+    Keras 3's rules: the first value always improves (the best starts unset); at the end of
+    an epoch the rate that epoch used is added to the logs as ``learning_rate`` (so it
+    reaches ``history.history``), then the rate is reduced if due. While cooling down the
+    wait stays 0; a reduction happens only when the rate is above ``min_lr``.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        self.monitor, self.mode = monitor, mode
+        _monitor_improves("ReduceLROnPlateau", monitor, mode, None)
+        self.factor = check_number(factor, "factor", 0, 1)
+        self.patience = check_int(patience, "patience", 0)
+        self.verbose = check_int(verbose, "verbose", 0)
+        self.min_delta = abs(check_number(min_delta, "min_delta"))
+        self.cooldown = check_int(cooldown, "cooldown", 0)
+        self.min_lr = check_number(min_lr, "min_lr", 0)
+
+    def on_train_begin(self, logs=None):
+        _learning_rate(self.model, "ReduceLROnPlateau")
+        self.better, mode = _monitor_improves("ReduceLROnPlateau", self.monitor, self.mode,
+                                              self.model)
+        self.sign = 1 if mode == "max" else -1
+        self.best = None
+        self.wait = self.cooldown_counter = 0
+
+    def _improves(self, value) -> bool:
+        return self.best is None or self.better(value - self.sign * self.min_delta, self.best)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        lr = logs["learning_rate"] = _learning_rate(self.model, "ReduceLROnPlateau")
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: monitor {self.monitor!r} is not in the logs "
+                          f"(available: {', '.join(sorted(logs))}); the rate is unchanged",
+                          RuntimeWarning, stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improves(current):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and lr > self.min_lr:
+                new_lr = max(lr * self.factor, self.min_lr)
+                _set_learning_rate(self.model, new_lr)
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                          f"{new_lr}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (epoch
+    from 0, lr the current rate; a ``schedule(epoch)`` of one argument works too, as in
+    Keras), and add the rate to the epoch's logs as ``learning_rate``."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a function schedule(epoch, lr) -> lr; got "
+                            f"{type(schedule).__name__} {schedule!r:.60}")
+        self.schedule = schedule
+        self.verbose = check_int(verbose, "verbose", 0)
+        try:
+            inspect.signature(schedule).bind(0, 0.1)
+            self.takes_lr = True
+        except TypeError:
+            self.takes_lr = False
+        except ValueError:  # a builtin without a signature: try Keras' two arguments
+            self.takes_lr = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = _learning_rate(self.model, "LearningRateScheduler")
+        new_lr = self.schedule(epoch, lr) if self.takes_lr else self.schedule(epoch)
+        if isinstance(new_lr, (bool, np.bool_)) or not isinstance(new_lr, numbers.Real) \
+                or not math.isfinite(new_lr) or new_lr < 0:
+            raise ValueError(f"LearningRateScheduler: schedule({epoch}, {lr!r}) must return a "
+                             f"learning rate (a finite number >= 0); got "
+                             f"{type(new_lr).__name__} {new_lr!r:.60}")
+        _set_learning_rate(self.model, float(new_lr))
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                  f"{float(new_lr)}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.model, "LearningRateScheduler")
 
 
 class TerminateOnNaN(Callback):

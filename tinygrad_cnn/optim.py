@@ -1,8 +1,18 @@
-"""Optimizers with PyTorch's update rules (``torch.optim.SGD`` / ``torch.optim.Adam``).
+"""PyTorch's optimizers: ``torch.optim``'s update rules, argument names and defaults.
 
-Built PyTorch's way with parameters (``Adam(model.parameters(), lr=1e-3)``) or Keras' way
-without (``Adam(learning_rate=1e-3)``), for ``model.compile`` to bind; ``get("adam")``
-makes one by name with Keras' default learning rate.
+::
+
+    opt = tc.optim.Adam(model.parameters(), lr=1e-3)
+    for x, y in batches:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+
+SGD, Adam, AdamW and RMSprop match ``torch.optim.X`` step for step given the same
+hyper-parameters. Keras' optimizers, with Keras' names and rules (Adam's epsilon added to
+√v instead of the bias-corrected √v̂), are ``nn.optimizers``; the names given to
+``model.compile`` build those. One of these, built without parameters
+(``tc.optim.Adam(lr=1e-3)``), can be given to ``model.compile``, which binds it to the
+model's trainable weights. ``opt.lr`` can be changed between steps.
 """
 
 from __future__ import annotations
@@ -10,196 +20,191 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import check_bool, check_number
-from .tensor import Tensor
+from .optim_base import BaseOptimizer
 
 
-def _learning_rate(lr, learning_rate, default: float) -> float:
-    """Keras' ``learning_rate=`` or its alias ``lr=`` (PyTorch's), not both."""
-    if lr is not None and learning_rate is not None and lr != learning_rate:
-        raise ValueError(f"give learning_rate or its alias lr, not both; got "
-                         f"learning_rate={learning_rate!r} and lr={lr!r}")
-    if learning_rate is None and lr is not None:
-        return check_number(lr, "lr", 0, low_inclusive=False)
-    value = default if learning_rate is None else learning_rate
-    return check_number(value, "learning_rate", 0, low_inclusive=False)
+class Optimizer(BaseOptimizer):
+    """Base of PyTorch's optimizers: ``params`` first, then ``lr`` and PyTorch's names."""
 
-
-class Optimizer:
-    """Base: ``params`` now, or later from ``bind`` (``model.compile`` binds to the model's
-    trainable weights, as Keras builds an optimizer on its first step)."""
-
-    def __init__(self, params=None, learning_rate: float = 0.01):
-        self.lr = learning_rate
-        self.params: list[Tensor] | None = None
-        if params is not None:
-            self.bind(params)
+    namespace, follows, rate_name = "tc.optim", "torch.optim", "lr"
+    other = ("keras.optimizers", "nn.optimizers")
+    foreign_names = {"learning_rate": "lr=", "beta_1": "betas=(beta_1, beta_2)",
+                     "beta_2": "betas=(beta_1, beta_2)", "epsilon": "eps=", "rho": "alpha="}
 
     @property
-    def learning_rate(self) -> float:
-        return self.lr
+    def lr(self) -> float:
+        """The learning rate; a new value applies from the next step."""
+        return self._rate
 
-    @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        self.lr = check_number(value, "learning_rate", 0, low_inclusive=False)
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._rate = self._check_rate(value)
 
-    def bind(self, params) -> None:
-        """Take the tensors to update and create their state (momentum, moments)."""
-        if isinstance(params, (int, float)) and not isinstance(params, bool):
-            raise TypeError(f"params must be a list of Tensors; got the number {params!r}. "
-                            f"For the learning rate write learning_rate={params!r}")
-        if isinstance(params, Tensor):
-            raise TypeError("params must be a list of Tensors (e.g. model.parameters()), not "
-                            "a single Tensor; wrap it in a list")
-        if hasattr(params, "parameters") and callable(params.parameters):
-            raise TypeError(f"params must be a list of Tensors; got the "
-                            f"{type(params).__name__} itself: pass model.parameters()")
-        try:
-            params = list(params)
-        except TypeError:
-            raise TypeError(f"params must be a list of Tensors (e.g. model.parameters()); got "
-                            f"{type(params).__name__} {params!r:.60}") from None
-        if not params:
-            raise ValueError("params is empty: the optimizer got no parameters. Build the model "
-                             "first (input_shape= or one call) before model.parameters()")
-        for i, p in enumerate(params):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"params[{i}] must be a Tensor; got {type(p).__name__}")
-            if not p.requires_grad:
-                raise ValueError(f"params[{i}] ({p.name or 'unnamed'}) has requires_grad=False; "
-                                 f"an optimizer only updates trainable tensors")
-        self.params = params
-        self.init_state()
 
-    def init_state(self) -> None:
-        """Per-parameter state, created by ``bind``."""
+def _l2(w, g, weight_decay, out):
+    """PyTorch's weight_decay: the gradient plus weight_decay·w (L2 in the gradient)."""
+    return np.add(g, np.multiply(w, weight_decay, out=out), out=out) if weight_decay else g
 
-    def get_config(self) -> dict:
-        """The hyper-parameters that rebuild this optimizer (without its parameters)."""
-        return {"learning_rate": self.lr}
 
-    def _require_params(self, what: str) -> list:
-        if self.params is None:
-            raise ValueError(f"{what}: this {type(self).__name__} has no parameters yet; pass "
-                             f"them (tc.optim.{type(self).__name__}(model.parameters())) or "
-                             f"give it to model.compile(optimizer=...)")
-        return self.params
+def _lerp_(start, end, weight, tmp):
+    """torch.lerp_ in place: start + weight·(end − start), computed from the nearer end."""
+    np.subtract(end, start, out=tmp)
+    if abs(weight) < 0.5:
+        start += np.multiply(tmp, weight, out=tmp)
+    else:
+        np.subtract(end, np.multiply(tmp, 1 - weight, out=tmp), out=start)
 
-    def zero_grad(self) -> None:
-        for p in self._require_params("zero_grad()"):
-            p.grad = None
 
-    def step(self) -> None:
-        for i, p in enumerate(self._require_params("step()")):
-            if p.grad is not None:  # parameters that took no part are left alone
-                if p.grad.shape != p.shape:
-                    raise ValueError(f"params[{i}] ({p.name or 'unnamed'}) has shape {p.shape} "
-                                     f"but its grad has shape {p.grad.shape}; a gradient must "
-                                     f"match its parameter")
-                self.update(i, p)
-
-    def update(self, i: int, p: Tensor) -> None:
-        raise NotImplementedError
-
-    _scratch = None  # parameter index -> its two scratch arrays
-
-    def scratch(self, i: int, p: Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Two arrays shaped like parameter ``i``, made once and reused by every step, so
-        an update writes its intermediate results there (``out=``) instead of allocating."""
-        if self._scratch is None:
-            self._scratch = {}
-        if i not in self._scratch or self._scratch[i][0].shape != p.shape:
-            self._scratch[i] = (np.empty_like(p.data), np.empty_like(p.data))
-        return self._scratch[i]
+def _betas(betas):
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1); got {betas!r}")
+    return (check_number(betas[0], "betas[0]", 0, 1), check_number(betas[1], "betas[1]", 0, 1))
 
 
 class SGD(Optimizer):
-    """p -= lr·g, with optional momentum (dampening 0), Nesterov and L2 weight decay."""
+    """Stochastic gradient descent with torch.optim.SGD's rule.
 
-    def __init__(self, params=None, lr: float | None = None, momentum: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0, *,
-                 learning_rate: float | None = None):
+    g ← g + weight_decay·w; with momentum, buf ← g on the first step, then
+    buf ← momentum·buf + (1 − dampening)·g, and g ← buf (or g + momentum·buf with
+    ``nesterov``); finally w ← w − lr·g.
+    """
+
+    def __init__(self, params=None, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, **kwargs):
         self.momentum = check_number(momentum, "momentum", 0)
+        self.dampening = check_number(dampening, "dampening")
         self.weight_decay = check_number(weight_decay, "weight_decay", 0)
-        nesterov = check_bool(nesterov, "nesterov")
-        if nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True needs momentum > 0")
-        self.nesterov = nesterov
-        super().__init__(params, _learning_rate(lr, learning_rate, 0.01))
+        self.nesterov = check_bool(nesterov, "nesterov")
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening 0 (as in "
+                             f"torch.optim.SGD); got momentum={momentum!r}, "
+                             f"dampening={dampening!r}")
+        super().__init__(params, lr, **kwargs)
 
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
-                "weight_decay": self.weight_decay}
+    @property
+    def state_names(self):
+        return ("momentum_buffer",) if self.momentum else ()
 
-    def init_state(self):
-        self.velocity: list[np.ndarray | None] = [None] * len(self.params)
+    def init_state(self, w):
+        return {}  # torch makes the buffer from the first gradient
 
-    def update(self, i, p):
-        s, t = self.scratch(i, p)
-        g = p.grad
-        if self.weight_decay:  # g + weight_decay·p
-            g = np.add(g, np.multiply(p.data, self.weight_decay, out=s), out=s)
+    def update(self, w, g, state):
+        a, b = self.scratch(w, 2)
+        g = _l2(w, g, self.weight_decay, a)
         if self.momentum:
-            buf = self.velocity[i]
+            buf = state.get("momentum_buffer")
             if buf is None:
-                buf = self.velocity[i] = g.copy()
-            else:  # momentum·buf + g, in place
+                buf = state["momentum_buffer"] = g.copy()
+            else:
                 buf *= self.momentum
-                buf += g
-            g = np.add(g, np.multiply(buf, self.momentum, out=t), out=t) if self.nesterov else buf
-        p.data -= np.multiply(g, self.lr, out=t, dtype=p.dtype)
+                buf += g if not self.dampening else np.multiply(g, 1 - self.dampening, out=b)
+            g = np.add(g, np.multiply(buf, self.momentum, out=b), out=b) if self.nesterov \
+                else buf
+        w -= np.multiply(g, self._rate, out=b if g is a else a)
 
 
 class Adam(Optimizer):
-    """Adam with bias correction; Keras' default eps=1e-7."""
+    """Adam with torch.optim.Adam's rule: epsilon is added to the bias-corrected √v̂.
 
-    def __init__(self, params=None, lr: float | None = None, betas=(0.9, 0.999),
-                 eps: float = 1e-7, weight_decay: float = 0.0, *,
-                 learning_rate: float | None = None):
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1); got {betas!r}")
-        self.betas = (check_number(betas[0], "betas[0]", 0, 1),
-                      check_number(betas[1], "betas[1]", 0, 1))
+    g ← g + weight_decay·w; m ← lerp(m, g, 1 − β₁); v ← β₂·v + (1 − β₂)·g²
+    (v̂max ← max(v̂max, v) with ``amsgrad``); w ← w − lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + eps),
+    with t counted per parameter.
+    """
+
+    decoupled = False  # AdamW: weight decay multiplies w instead of adding to g
+
+    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, **kwargs):
+        self.betas = _betas(betas)
         self.eps = check_number(eps, "eps", 0)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0)
-        super().__init__(params, _learning_rate(lr, learning_rate, 1e-3))
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
+        super().__init__(params, lr, **kwargs)
 
-    def get_config(self):
-        return {**super().get_config(), "betas": self.betas, "eps": self.eps,
-                "weight_decay": self.weight_decay}
+    @property
+    def state_names(self):
+        return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
 
-    def init_state(self):
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
-        self.steps = [0] * len(self.params)
+    def init_state(self, w):
+        return {**super().init_state(w), "step": np.zeros((), np.int64)}
 
-    def update(self, i, p):
-        b1, b2 = self.betas
-        s, u = self.scratch(i, p)  # every intermediate goes into these two: no temporaries
-        g = p.grad
-        if self.weight_decay:  # g + weight_decay·p
-            g = np.add(g, np.multiply(p.data, self.weight_decay, out=u), out=u)
-        self.steps[i] += 1
-        t = self.steps[i]
-        m, v = self.m[i], self.v[i]
-        m *= b1
-        m += np.multiply(g, 1 - b1, out=s)                      # m = b1·m + (1 − b1)·g
-        v *= b2
-        v += np.multiply(np.multiply(g, g, out=s), 1 - b2, out=s)  # v = b2·v + (1 − b2)·g²
-        step_size = self.lr / (1 - b1**t)
-        denom = np.sqrt(np.divide(v, 1 - b2**t, out=s), out=s)  # √(v / (1 − b2ᵗ)) + eps
+    def update(self, w, g, state):
+        a, b = self.scratch(w, 2)
+        beta1, beta2 = self.betas
+        state["step"] += 1
+        t = int(state["step"])
+        if self.decoupled and self.weight_decay:
+            w *= 1 - self._rate * self.weight_decay
+        elif self.weight_decay:
+            g = _l2(w, g, self.weight_decay, a)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        _lerp_(m, g, 1 - beta1, b)
+        v *= beta2
+        v += np.multiply(np.multiply(g, 1 - beta2, out=b), g, out=b)
+        if self.amsgrad:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        step_size = self._rate / (1 - beta1**t)
+        denom = np.divide(np.sqrt(v, out=b), (1 - beta2**t) ** 0.5, out=b)
         denom += self.eps
-        p.data -= np.divide(np.multiply(m, step_size, out=u), denom, out=u, dtype=p.dtype)
+        w -= np.multiply(np.divide(m, denom, out=b), step_size, out=b)
 
 
-NAMES = {"adam": Adam, "sgd": SGD}
+class AdamW(Adam):
+    """Adam with decoupled weight decay, torch.optim.AdamW's rule: before the Adam step,
+    w ← w·(1 − lr·weight_decay)."""
+
+    decoupled = True
+
+    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, **kwargs):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **kwargs)
 
 
-def get(identifier) -> Optimizer:
-    """An optimizer by name ("adam": lr 1e-3, "sgd": lr 0.01), or an Optimizer as given."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str) and identifier.lower() in NAMES:
-        return NAMES[identifier.lower()]()
-    kind = ValueError if isinstance(identifier, str) else TypeError
-    raise kind(f"optimizer must be one of {sorted(NAMES)} or an optimizer object such as "
-               f"tc.optim.Adam(learning_rate=1e-3); got {identifier!r:.60}")
+class RMSprop(Optimizer):
+    """RMSprop with torch.optim.RMSprop's rule.
+
+    g ← g + weight_decay·w; s ← α·s + (1 − α)·g²; with ``centered``, ḡ ← lerp(ḡ, g, 1 − α)
+    and s − ḡ² replaces s below; d ← √s + eps; then w ← w − lr·g/d, or with momentum
+    buf ← momentum·buf + g/d and w ← w − lr·buf.
+    """
+
+    def __init__(self, params=None, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, centered=False, **kwargs):
+        self.alpha = check_number(alpha, "alpha", 0)
+        self.eps = check_number(eps, "eps", 0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0)
+        self.momentum = check_number(momentum, "momentum", 0)
+        self.centered = check_bool(centered, "centered")
+        super().__init__(params, lr, **kwargs)
+
+    @property
+    def state_names(self):
+        return (("step", "square_avg") + (("momentum_buffer",) if self.momentum else ())
+                + (("grad_avg",) if self.centered else ()))
+
+    def init_state(self, w):
+        return {**super().init_state(w), "step": np.zeros((), np.int64)}
+
+    def update(self, w, g, state):
+        a, b = self.scratch(w, 2)
+        alpha = self.alpha
+        state["step"] += 1
+        g = _l2(w, g, self.weight_decay, a)
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += np.multiply(np.multiply(g, 1 - alpha, out=b), g, out=b)
+        if self.centered:
+            grad_avg = state["grad_avg"]
+            _lerp_(grad_avg, g, 1 - alpha, b)
+            avg = np.subtract(square_avg, np.multiply(grad_avg, grad_avg, out=b), out=b)
+            np.sqrt(avg, out=avg)
+        else:
+            avg = np.sqrt(square_avg, out=b)
+        avg += self.eps
+        if self.momentum:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += np.divide(g, avg, out=b)
+            w -= np.multiply(buf, self._rate, out=b)
+        else:
+            w -= np.multiply(np.divide(g, avg, out=b), self._rate, out=b)

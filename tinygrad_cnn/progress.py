@@ -29,8 +29,10 @@ def check_verbose(verbose) -> int:
 
 
 def format_logs(logs: dict) -> str:
-    """``accuracy: 0.9312 - loss: 0.2280``: names in Keras 3's (sorted) order."""
-    return " - ".join(f"{key}: {value:.4f}" for key, value in sorted(logs.items()))
+    """``accuracy: 0.9312 - loss: 0.2280``: names in Keras 3's (sorted) order, and as Keras
+    writes them, values of at most 1e-3 in scientific notation (``learning_rate: 1.0000e-04``)."""
+    return " - ".join(f"{key}: {value:.4f}" if abs(value) > 1e-3 else f"{key}: {value:.4e}"
+                      for key, value in sorted(logs.items()))
 
 
 def _tqdm():

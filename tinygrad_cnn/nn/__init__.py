@@ -1,6 +1,6 @@
 """Keras-style layers and the Sequential model (channels_last, Keras weight layouts)."""
 
-from . import initializers
+from . import initializers, optimizers
 from .conv import Conv2D
 from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from .layer import InputSpec, Layer
@@ -37,4 +37,5 @@ __all__ = [
     "ZeroPadding2D",
     "initializers",
     "load_model",
+    "optimizers",
 ]

@@ -6,9 +6,14 @@ every weight, BatchNormalization's moving statistics included. No pickle anywher
     model.save("model.npz")                  # atomically, like save_weights
     model = nn.load_model("model.npz")      # same layers, names and weights: same predictions
 
-The compile arguments are kept too, by name (optimizer class and hyper-parameters, loss,
-metrics), so a loaded model can ``evaluate`` and ``fit`` again; the optimizer's state
-(Adam's moments) is not saved. A custom loss or metric leaves the model uncompiled.
+A compiled model's file also holds the compile arguments by name (the optimizer's family,
+class and hyper-parameters with its current learning rate, the loss, the metrics) and the
+optimizer's state: ``iterations`` and each parameter's arrays (Adam's moments, …), keys
+``__optimizer__/iterations`` and ``__optimizer__/{weight key}/{state name}``
+(``__optimizer__/dense.kernel/momentum``). ``load_model`` compiles the model again and
+restores that state, so ``fit`` carries on exactly where it stopped. A custom optimizer,
+loss or metric leaves the model uncompiled; an optimizer not bound to the model's current
+trainable weights (one that ``fit`` would bind afresh) is saved without state.
 
 The JSON names each layer's class (``{"class_name": "Conv2D", "config": {...}}``, Keras'
 layout); classes are found among tinygrad_cnn's layers, then in ``custom_objects``.
@@ -29,7 +34,7 @@ from .layer import Layer
 
 KERAS = ".keras"  # Keras 3's own format (keras_archive); every other name: .npz
 FORMAT = "tinygrad_cnn.model"
-VERSION = 1
+VERSION = 2  # 2: the optimizer's family in the compile arguments, and its state
 
 
 def serialize(layer: Layer) -> dict:
@@ -73,13 +78,63 @@ def save_model(model, path) -> None:
     document = {"format": FORMAT, "version": VERSION, "model": serialize(model),
                 "compile": model.get_compile_config()}
     arrays = dict(model.state_dict())
+    if document["compile"] is not None:
+        arrays.update(_optimizer_state(model))
     arrays[weights_io.CONFIG_KEY] = np.array(json.dumps(document))  # a str array: no pickle
     weights_io.write_npz_atomically(path, arrays)
 
 
+def _weight_keys(model) -> list[str] | None:
+    """The file key of each parameter the optimizer is bound to, or None when it is not
+    bound to the model's trainable weights as they are now."""
+    params = model.optimizer.params
+    if params is None or [id(p) for p in params] != [id(p) for p in model.trainable_weights]:
+        return None
+    key_of = {id(t): key for key, t in model.named_tensors().items()}
+    return [key_of[id(p)] for p in params]
+
+
+def _optimizer_state(model) -> dict[str, np.ndarray]:
+    """The optimizer's ``get_state()``, keyed by weight instead of parameter index."""
+    keys = _weight_keys(model)
+    if keys is None:
+        return {}
+    arrays = {}
+    for key, value in model.optimizer.get_state().items():
+        index, _, name = key.partition("/")
+        arrays[weights_io.OPTIMIZER_PREFIX + (f"{keys[int(index)]}/{name}" if name else key)] \
+            = value
+    return arrays
+
+
+def _restore_optimizer_state(model, saved: dict[str, np.ndarray], path) -> None:
+    """Give the compiled model's optimizer the state ``_optimizer_state`` wrote (ValueError
+    if it does not fit, before anything is set)."""
+    keys = _weight_keys(model)
+    if keys is None:
+        raise ValueError(f"{path} holds optimizer state but the rebuilt model's optimizer is "
+                         f"not bound to its trainable weights")
+    index_of = {key: i for i, key in enumerate(keys)}
+    state = {}
+    for key, value in saved.items():
+        weight, _, name = key.rpartition("/")
+        if not weight:
+            state[key] = value
+        elif weight in index_of:
+            state[f"{index_of[weight]}/{name}"] = value
+        else:
+            raise ValueError(f"{path}: optimizer state for {weight!r}, which is not a trainable "
+                             f"weight of the model (those are {', '.join(keys)})")
+    try:
+        model.optimizer.set_state(state)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def load_model(path, custom_objects: dict | None = None, compile: bool = True):  # noqa: A002
     """The model ``model.save`` wrote to ``path``, with its weights, compiled again as it
-    was (a fresh optimizer state) when ``compile`` and the file says how."""
+    was, with the optimizer's state, when ``compile`` and the file says how. Any problem
+    raises before the model is returned: nothing is half-loaded."""
     compile = check_bool(compile, "compile")
     path = check_path(path, example="'model.npz'")
     if path.endswith(KERAS):
@@ -105,11 +160,14 @@ def load_model(path, custom_objects: dict | None = None, compile: bool = True): 
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{path}: not a tinygrad_cnn model file (format "
                          f"{document.get('format') if isinstance(document, dict) else None!r})")
-    if document.get("version") != VERSION:
+    if document.get("version") not in (1, VERSION):
         raise ValueError(f"{path}: model file version {document.get('version')!r}; this "
-                         f"tinygrad_cnn reads version {VERSION}")
+                         f"tinygrad_cnn reads versions 1 to {VERSION}")
+    optimizer_state = weights_io.pop_optimizer_state(stored)
     model = deserialize(document["model"], custom_objects)
     weights_io.assign_weights(model, stored, path)
     if compile and document.get("compile"):
         model.compile_from_config(_tuples(document["compile"]))
+        if optimizer_state:
+            _restore_optimizer_state(model, optimizer_state, path)
     return model

@@ -187,9 +187,9 @@ class Sequential(TrainingMixin, Layer):
         weights_io.load_weights(self, path)
 
     def save(self, path) -> None:
-        """Write the architecture (JSON), every weight and the compile arguments to one
-        ``.npz``, atomically; ``nn.load_model(path)`` rebuilds the model (the optimizer's
-        state, such as Adam's moments, is not saved)."""
+        """Write the architecture (JSON), every weight, the compile arguments and the
+        optimizer's state (Adam's moments, iterations, …) to one ``.npz``, atomically;
+        ``nn.load_model(path)`` rebuilds the model, ready to ``fit`` on where it stopped."""
         self._require_built("save()")
         saving.save_model(self, path)
 

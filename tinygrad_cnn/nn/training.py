@@ -21,11 +21,13 @@ import math
 import numpy as np
 
 from .. import callbacks as callbacks_module
-from .. import losses, optim, progress
+from .. import losses, progress
 from .. import metrics as metrics_module
 from ..autograd import no_grad
 from ..checks import check_bool, check_int, check_number
 from ..data.batching import Dataset
+from ..optim_base import BaseOptimizer
+from . import optimizers
 
 DEFAULT_BATCH_SIZE = 32  # Keras' default
 
@@ -37,7 +39,7 @@ def _batch_size(batch_size) -> int:
 class TrainingMixin:
     """Keras' training methods for a model that is a Layer (``self(x, training=…)``)."""
 
-    optimizer: optim.Optimizer | None = None
+    optimizer: BaseOptimizer | None = None
     loss: losses._Loss | None = None
     compiled_metrics: list[metrics_module.Metric] | None = None
     stop_training = False  # a callback sets it to end fit after this batch
@@ -45,9 +47,10 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer, loss, metrics=None) -> None:
-        """Choose the optimizer ("adam", "sgd" or an object), the loss (a name, a
-        tc.losses object or a callable) and the metrics (a list of names or objects)."""
-        optimizer = optim.get(optimizer)
+        """Choose the optimizer (a name such as "adam", which builds Keras' optimizer, or
+        an optimizer of either family), the loss (a name, a tc.losses object or a
+        callable) and the metrics (a list of names or objects)."""
+        optimizer = optimizers.get(optimizer)
         loss = losses.get(loss)
         if metrics is None:
             metrics = []
@@ -66,25 +69,19 @@ class TrainingMixin:
 
     def get_compile_config(self) -> dict | None:
         """What ``compile`` was given, by name (JSON-ready), for ``model.save``; None when
-        not compiled or when a custom loss or metric cannot be named."""
+        not compiled or when a custom optimizer, loss or metric cannot be named."""
         if self.loss is None:
             return None
+        optimizer = optimizers.serialize(self.optimizer)
         loss = losses.serialize(self.loss)
         metrics = [metrics_module.serialize(m, self.loss) for m in self.compiled_metrics]
-        if loss is None or None in metrics:
+        if optimizer is None or loss is None or None in metrics:
             return None
-        optimizer = {"class_name": type(self.optimizer).__name__,
-                     "config": self.optimizer.get_config()}
         return {"optimizer": optimizer, "loss": loss, "metrics": metrics}
 
     def compile_from_config(self, config: dict) -> None:
         """``compile`` again from ``get_compile_config()`` (a fresh optimizer state)."""
-        optimizer = config["optimizer"]
-        classes = {cls.__name__: cls for cls in optim.NAMES.values()}
-        if optimizer.get("class_name") not in classes:
-            raise ValueError(f"cannot rebuild the optimizer {optimizer!r:.100}; known "
-                             f"classes: {sorted(classes)}")
-        self.compile(optimizer=classes[optimizer["class_name"]](**optimizer["config"]),
+        self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
                      loss=losses.deserialize(config["loss"]), metrics=config["metrics"])
 
     @property

@@ -2,8 +2,9 @@
 
 A load checks every key, shape and dtype before it assigns anything, so a load that fails
 for any reason leaves the model's weights unchanged. A name ending in ``.weights.h5`` uses
-Keras' own layout instead (``keras_h5``). A whole-model file (``model.save``)
-is the same plus one more entry, ``CONFIG_KEY``: the architecture as a JSON string.
+Keras' own layout instead (``keras_h5``). A whole-model file (``model.save``) is the same
+plus ``CONFIG_KEY`` (the architecture as a JSON string) and, for a compiled model, the
+optimizer's state under ``OPTIMIZER_PREFIX``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from . import keras_h5
 from .atomic import write_atomically
 
 CONFIG_KEY = "__model_config__"  # the architecture's JSON in files written by model.save
+OPTIMIZER_PREFIX = "__optimizer__/"  # the optimizer's state in files written by model.save
 
 
 def write_npz_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
@@ -55,7 +57,14 @@ def load_weights(model, path) -> None:
         return keras_h5.load_weights(model, path)
     stored = read_npz(path)
     stored.pop(CONFIG_KEY, None)  # a whole-model file holds the weights too
+    pop_optimizer_state(stored)
     assign_weights(model, stored, path)
+
+
+def pop_optimizer_state(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Take the optimizer's entries out of ``stored``, their keys without the prefix."""
+    keys = [k for k in stored if k.startswith(OPTIMIZER_PREFIX)]
+    return {k[len(OPTIMIZER_PREFIX):]: stored.pop(k) for k in keys}
 
 
 def assign_weights(model, stored: dict[str, np.ndarray], path) -> None:
