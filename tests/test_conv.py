@@ -11,7 +11,7 @@ import pytest
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn import functional as F
-from tinygrad_cnn.ops.conv import Conv2DOp
+from tinygrad_cnn.ops.conv import Conv2DOp, conv2d_simple
 
 import reference as ref
 
@@ -68,6 +68,20 @@ def test_forward_matches_loop_reference(case):
     out = F.conv2d(Tensor(x), Tensor(kernel), Tensor(bias), strides, padding, dilation)
     expected = ref.conv2d(x, kernel, bias, strides, padding, dilation)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_conv2d_simple_matches_loop_reference(case):
+    """The few-line im2col + GEMM that test_fast_paths.py uses as every fast path's twin."""
+    x_shape, kernel_hw, c_out, strides, padding, dilation = case
+    x, kernel, bias = _inputs(x_shape, kernel_hw, c_out)
+    strides = tc.shapes.standardize_pair(strides, "strides")
+    dilation = tc.shapes.standardize_pair(dilation, "dilation_rate")
+    pads = tc.shapes.resolve_pads(tc.shapes.standardize_padding(padding), x_shape[1:3],
+                                  kernel_hw, strides, dilation)
+    np.testing.assert_allclose(conv2d_simple(x, kernel, bias, strides, pads, dilation),
+                               ref.conv2d(x, kernel, bias, strides, padding, dilation),
+                               rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

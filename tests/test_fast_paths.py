@@ -1,12 +1,13 @@
 """Every fast path against its general twin: the same values and gradients, and gradcheck
 and gradgradcheck (second order, through ``backward_graph``) through the fast path itself.
 
-- Conv2D/Dense with activation='relu' run one fused op (``relu=True``); the twin is the op
-  without it followed by ``F.relu``.
-- Convolution works on chunks of images; the twin is one image per chunk, or the whole
-  batch in one chunk (``conv.CHUNK_BYTES``).
-- A recorded convolution keeps its patch matrices for dW when they are small; the twin
-  rebuilds them in backward (``conv.KEEP_BYTES = 0``).
+- Convolution: the twin of every trick in ``ops/conv.py`` (chunks, kept patches, the bias
+  column, single-channel patches, fused ReLU, per-tap col2im with clipped taps) is
+  ``conv.conv2d_simple``, the few-line im2col + GEMM, itself checked against the slow loop
+  of ``tests/reference.py`` in ``test_conv.py``. Its gradients come from linearity (see
+  ``simple_twin``), so no backward code of the package is involved.
+- Dense with activation='relu' runs one fused op (``relu=True``); the twin is matmul, add
+  and ``F.relu``.
 """
 
 import numpy as np
@@ -16,6 +17,7 @@ import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn import functional as F
 from tinygrad_cnn.ops import conv
+from tinygrad_cnn.shapes import resolve_pads, standardize_padding, standardize_pair
 
 
 def tensors(*shapes, dtype=np.float64, seed=0, scale=1.0):
@@ -24,13 +26,17 @@ def tensors(*shapes, dtype=np.float64, seed=0, scale=1.0):
             for s in shapes]
 
 
+def projection(shape, dtype, seed=1):
+    """Fixed random weights w: the tests differentiate sum(w · output)."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
 def values_and_grads(fn, inputs, seed=1):
     """fn's output and the gradients of a random projection of it, for every input."""
     for t in inputs:
         t.grad = None
     out = fn(*inputs)
-    weights = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
-    (out * weights).sum().backward()
+    (out * projection(out.shape, out.dtype, seed)).sum().backward()
     return [out.data.copy()] + [t.grad.copy() for t in inputs]
 
 
@@ -39,57 +45,127 @@ def assert_twins(fast, general, inputs, rtol=1e-12, atol=1e-12):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
-# ------------------------------------------------------------- conv + relu, fused
+# ---------------------------------------------- convolution against conv2d_simple
+def simple_twin(x, kernel, bias, geometry, relu):
+    """``conv2d_simple``'s output (ReLU'd if ``relu``) and the gradients of sum(w · output)
+    for x, kernel and bias, in float64, with w from ``projection``.
+
+    The output before ReLU is linear in x (kernel fixed) and in the kernel (x fixed), so
+    ∂output/∂x[i] is the output of the conv with x replaced by the unit array e_i (1 at i,
+    0 elsewhere), and likewise for the kernel. The gradient at i is that response dotted
+    with ∂loss/∂output: w, zeroed where ReLU cut the output. The bias adds itself to every
+    output pixel, so its gradient is ∂loss/∂output summed over N, OH, OW.
+    """
+    x, kernel = x.astype(np.float64), kernel.astype(np.float64)
+    out = conv.conv2d_simple(x, kernel, None if bias is None else bias.astype(np.float64),
+                             *geometry)
+    upstream = projection(out.shape, np.float64)
+    if relu:
+        upstream = upstream * (out > 0)
+
+    def gradient(response, a):                       # Σ upstream · ∂response(a)/∂a
+        grad = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            unit = np.zeros_like(a)
+            unit[i] = 1
+            grad[i] = (response(unit) * upstream).sum()
+        return grad
+
+    dx = gradient(lambda e: conv.conv2d_simple(e, kernel, None, *geometry), x)
+    dkernel = gradient(lambda e: conv.conv2d_simple(x, e, None, *geometry), kernel)
+    dbias = [] if bias is None else [upstream.sum(axis=(0, 1, 2))]
+    return [np.maximum(out, 0) if relu else out, dx, dkernel, *dbias]
+
+
 # (x shape, kernel (KH, KW), C_out, strides, padding, dilation)
 CONV_CASES = {
-    "3x3 valid, one input channel (tap-major)": ((2, 7, 6, 1), (3, 3), 4, 1, "valid", 1),
-    "3x3 same": ((3, 6, 5, 3), (3, 3), 4, 1, "same", 1),
-    "2x2 same, even kernel (seed layer)": ((2, 6, 6, 1), (2, 2), 3, 1, "same", 1),
-    "3x3 s2 same": ((2, 7, 7, 2), (3, 3), 3, 2, "same", 1),
-    "dilation 2": ((1, 8, 7, 2), (3, 3), 2, 1, "same", 2),
-    "explicit pads wider than the kernel": ((1, 4, 4, 2), (2, 2), 2, 2, ((3, 1), (0, 4)), 1),
+    "3x3 valid, one input channel": ((5, 7, 6, 1), (3, 3), 4, 1, "valid", 1),
+    "3x3 same (the centre tap covers dx)": ((5, 6, 5, 3), (3, 3), 4, 1, "same", 1),
+    "2x2 same, even kernel, one channel": ((5, 6, 6, 1), (2, 2), 3, 1, "same", 1),
+    "3x3 s2 same": ((5, 7, 7, 2), (3, 3), 3, 2, "same", 1),
+    "3x3 s(2,1) same, one channel": ((5, 7, 6, 1), (3, 3), 2, (2, 1), "same", 1),
+    "dilation 2": ((5, 8, 7, 2), (3, 3), 2, 1, "same", 2),
+    "explicit pads wider than the kernel": ((5, 4, 4, 2), (2, 2), 2, 2, ((3, 1), (0, 4)), 1),
+    "taps reading only padding": ((5, 1, 3, 2), (5, 3), 2, 1, ((2, 2), (1, 1)), 1),
 }
+
+
+def geometry_of(case):
+    x_shape, kernel_hw, _, strides, padding, dilation = case
+    strides, dilation = standardize_pair(strides, "s"), standardize_pair(dilation, "d")
+    pads = resolve_pads(standardize_padding(padding), x_shape[1:3], kernel_hw, strides,
+                        dilation)
+    return strides, pads, dilation
+
+
+def patch_bytes_per_image(case, bias):
+    """What CHUNK_BYTES counts: one image's patches, OH·OW rows of KH·KW·C_in floats (and
+    one more for the bias column)."""
+    x_shape, kernel_hw, *_ = case
+    strides, pads, dilation = geometry_of(case)
+    oh, ow = tc.shapes.window_output_hw(x_shape[1:3], kernel_hw, strides, pads, dilation)
+    return oh * ow * (kernel_hw[0] * kernel_hw[1] * x_shape[3] + bias) * 8
+
+
+# how the conv splits the 5 images: {name: (KEEP_BYTES, CHUNK_BYTES in images or None
+# for the default)}
+CHUNKINGS = {
+    "the whole batch's patches, kept for dW": (conv.KEEP_BYTES, None),
+    "one chunk, rebuilt for dW": (0, None),
+    "chunks of 1 image": (0, 1),
+    "chunks of at most 2 images (1 + 2 + 2)": (0, 2),
+}
+
+
+@pytest.mark.parametrize("relu", [True, False], ids=["fused relu", "no relu"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no bias"])
+@pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
+def test_conv_equals_conv2d_simple_however_it_chunks(case, bias, relu, monkeypatch):
+    x_shape, (kh, kw), c_out, strides, padding, dilation = case
+    inputs = tensors(x_shape, (kh, kw, x_shape[3], c_out), (c_out,))[:2 + bias]
+    expected = simple_twin(*[t.data for t in inputs[:2]], inputs[2].data if bias else None,
+                           geometry_of(case), relu)
+
+    def op(*t):
+        return F.conv2d(*t[:2], t[2] if bias else None, strides, padding, dilation,
+                        relu=relu)
+
+    for name, (keep_bytes, images) in CHUNKINGS.items():
+        monkeypatch.setattr(conv, "KEEP_BYTES", keep_bytes)
+        if images is not None:
+            monkeypatch.setattr(conv, "CHUNK_BYTES", images * patch_bytes_per_image(case, bias))
+        for what, got, want in zip(("output", "dx", "dkernel", "dbias"),
+                                   values_and_grads(op, inputs), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"{what}, {name}")
+        with tc.no_grad():  # inference never keeps patches: always in chunks
+            np.testing.assert_allclose(op(*inputs).data, expected[0], rtol=1e-12,
+                                       atol=1e-12, err_msg=f"inference, {name}")
+        monkeypatch.undo()
 
 
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
 @pytest.mark.parametrize("bias", [True, False])
-def test_fused_conv_relu_equals_conv_then_relu(case, bias):
+def test_fused_conv_relu_passes_gradcheck_to_second_order(case, bias):
     x_shape, (kh, kw), c_out, strides, padding, dilation = case
+    x_shape = (2, *x_shape[1:])  # numeric differences cost one forward per element
     inputs = tensors(x_shape, (kh, kw, x_shape[3], c_out), (c_out,))[:2 + bias]
 
     def fused(*t):
         return F.conv2d(*t[:2], t[2] if bias else None, strides, padding, dilation, relu=True)
 
-    def general(*t):
-        return F.relu(F.conv2d(*t[:2], t[2] if bias else None, strides, padding, dilation))
-
-    assert_twins(fused, general, inputs)
     assert tc.gradcheck(fused, inputs)
     assert tc.gradgradcheck(fused, inputs)
 
 
-def test_fused_conv_relu_in_float32_matches_the_general_path():
-    inputs = tensors((8, 12, 12, 3), (3, 3, 3, 16), (16,), dtype=np.float32)
-    assert_twins(lambda *t: F.conv2d(*t, padding="same", relu=True),
-                 lambda *t: F.relu(F.conv2d(*t, padding="same")), inputs, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("images_per_chunk", [1, 2, 5])  # 5 images: 1+1+1+1+1, 1+2+2, 5
-@pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv_chunks_give_the_same_numbers(case, images_per_chunk, monkeypatch):
-    x_shape, (kh, kw), c_out, strides, padding, dilation = case
-    x_shape = (5, *x_shape[1:])  # several images, so chunking has something to split
-    inputs = tensors(x_shape, (kh, kw, x_shape[3], c_out), (c_out,))
-
-    def op(*t):
-        return F.conv2d(*t, strides, padding, dilation, relu=True)
-
-    monkeypatch.setattr(conv, "KEEP_BYTES", 0)  # the forward's chunks, not one kept batch
-    default = values_and_grads(op, inputs)
-    monkeypatch.setattr(conv, "images_per_chunk", lambda n, image_bytes: images_per_chunk)
-    for a, b in zip(values_and_grads(op, inputs), default):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    assert tc.gradcheck(op, inputs)
+def test_float32_conv_with_fused_relu_matches_conv2d_simple_in_float64():
+    case = ((4, 10, 10, 3), (3, 3), 16, 1, "same", 1)
+    x, kernel, bias = inputs = tensors((4, 10, 10, 3), (3, 3, 3, 16), (16,), dtype=np.float32)
+    got = values_and_grads(lambda *t: F.conv2d(*t, padding="same", relu=True), inputs)
+    want = simple_twin(x.data, kernel.data, bias.data, geometry_of(case), relu=True)
+    for a, b in zip(got, want):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_conv2d_layer_with_relu_is_one_op_labelled_with_its_activation():
@@ -134,14 +210,11 @@ def test_a_recorded_conv_keeps_small_patches_and_rebuilds_large_ones(monkeypatch
     def op(*t):
         return F.conv2d(*t, padding="same", relu=True)
 
-    kept = values_and_grads(op, [x, kernel, bias])
     assert op(x, kernel, bias)._ctx.saved[-1] is not None      # the kept patch matrices
     with tc.no_grad():
         assert op(x, kernel, bias)._ctx is None                 # nothing kept for inference
     monkeypatch.setattr(conv, "KEEP_BYTES", 0)                  # every batch rebuilds
     assert op(x, kernel, bias)._ctx.saved[-1] is None
-    for a, b in zip(values_and_grads(op, [x, kernel, bias]), kept):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_a_conv_without_a_graph_keeps_no_patches(monkeypatch):

@@ -125,6 +125,24 @@ def test_ties_everywhere_match_reference_routing(case):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_first_max_masks_stay_right_when_all_are_kept(case):
+    """backward_graph keeps every tap's mask (``list(...)``), so none may change once it
+    is handed out."""
+    x_shape, pool_size, strides, padding = case
+    x = np.random.default_rng(4).integers(0, 3, x_shape).astype(np.float64)  # many ties
+    op = MaxPool2DOp(pool_size, strides, padding)
+    out = op.forward(x)
+    xp = op.saved[0]  # x padded with −inf
+    masks = list(op._first_max_hits(xp, out))
+    (kh, kw), (sh, sw) = op.pool_size, op.strides
+    expected = np.zeros((kh * kw, *out.shape), bool)  # per tap, row-major
+    for n, oy, ox, c in np.ndindex(out.shape):
+        window = [xp[n, oy * sh + i, ox * sw + j, c] for i in range(kh) for j in range(kw)]
+        expected[window.index(max(window)), n, oy, ox, c] = True  # the first maximum
+    np.testing.assert_array_equal(np.array(masks), expected)
+
+
 def test_same_max_pool_pads_with_minus_infinity():
     x = -np.arange(1.0, 10.0).reshape(1, 3, 3, 1)  # all negative: a zero pad would win
     out = F.max_pool2d(Tensor(x), 2, padding="same")

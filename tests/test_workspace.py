@@ -8,6 +8,9 @@ workspace switched off (``set_limit(0)``: every array freed when its last user g
 """
 
 import contextlib
+import gc
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -277,3 +280,75 @@ def test_a_gradient_on_workspace_memory_becomes_grad_without_a_copy_but_views_ar
     (y.reshape(128, 512) * 2).reshape(512, 128).sum().backward()
     assert x.grad.base is not None and y.grad.flags.owndata
     assert not workspace.owns(workspace.empty(BIG, np.float32)[1:])
+
+
+# ------------------------------------------------------------------------- threads
+@pytest.fixture
+def frequent_thread_switches():
+    """Switch threads every microsecond instead of every 5 ms, so races show up at once."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+def true_shelf():
+    """(bytes, blocks) counted from the shelf itself: every block has 64 spare bytes."""
+    blocks = [(size, block) for size, kept in workspace._shelf.items() for block in kept]
+    assert all(block.nbytes == size + 64 for size, block in blocks)
+    return sum(size for size, _ in blocks), len(blocks)
+
+
+def test_four_threads_allocating_and_dropping_keep_the_shelf_true(frequent_thread_switches):
+    shapes = [(512, 128), (600, 128), (700, 130), (1024, 128)]  # float32: 256 to 512 KiB
+    errors = []
+
+    def work(thread):
+        rng = np.random.default_rng(thread)
+        held = []  # (array, the number written into it)
+        try:
+            for i in range(1000):
+                a = workspace.empty(shapes[rng.integers(len(shapes))], np.float32)
+                a[0, 0] = a[-1, -1] = tag = thread * 1000 + i
+                held.append((a, tag))
+                while len(held) > rng.integers(0, 5):  # drop in a varying order
+                    a, tag = held.pop(rng.integers(len(held)))
+                    # no other array got this memory while this one used it
+                    assert a[0, 0] == a[-1, -1] == tag
+        except Exception as error:  # noqa: BLE001 (reported below, with its thread)
+            errors.append((thread, repr(error)))
+
+    for round in range(3):  # a race shows up in some rounds only
+        before = workspace.stats()
+        threads = [threading.Thread(target=work, args=(4 * round + t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        stats = workspace.stats()
+        assert (stats["shelved_bytes"], stats["shelved_blocks"]) == true_shelf()
+        assert 0 < stats["shelved_bytes"] <= workspace.limit()
+        served = sum(stats[k] - before[k] for k in ("reused", "allocated"))
+        assert served == 4 * 1000  # every request counted once
+
+
+def test_an_array_freed_by_the_garbage_collector_inside_the_lock_waits_for_nothing():
+    # The cyclic collector may run at any allocation, also inside the workspace's locked
+    # section; a lease dying there must not wait for the lock its own thread holds.
+    cycle = [workspace.empty(BIG, np.float32)]
+    cycle.append(cycle)  # only the cyclic collector frees it
+    where = address(cycle[0])
+    del cycle
+    finished = threading.Event()
+
+    def collect_inside_the_lock():
+        with workspace._lock:
+            gc.collect()
+        finished.set()
+
+    threading.Thread(target=collect_inside_the_lock, daemon=True).start()
+    if not finished.wait(timeout=10):
+        workspace._lock.release()  # let the stuck thread go, so that later tests can run
+        pytest.fail("a lease dying inside the workspace's lock waited for that lock")
+    assert address(workspace.empty(BIG, np.float32)) == where

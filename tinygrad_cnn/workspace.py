@@ -25,12 +25,19 @@ usual (malloc reuses small blocks without faults), and the shelf holds at most
 ``limit()`` bytes of unused blocks; past that the least recently shelved go back to
 malloc. ``set_limit(0)`` turns the reuse off (every block is freed when its last array
 goes, as with ``np.empty``).
+
+Threads: every change to the shelf happens under one lock. A dying lease does not take
+it: Python may run ``__del__`` inside that very lock, on the thread that holds it (the
+cyclic garbage collector can run at any allocation), where taking it again would wait
+forever. So ``__del__`` only appends its block to ``_returned`` (a deque: appends are
+atomic), and whoever next takes the lock moves those blocks onto the shelf first.
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+import threading
+from collections import OrderedDict, deque
 
 import numpy as np
 
@@ -39,6 +46,8 @@ _DEFAULT_LIMIT = 512 * 1024 * 1024
 
 _shelf: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # nbytes -> unused blocks
 _state = {"limit": _DEFAULT_LIMIT, "shelved_bytes": 0, "reused": 0, "allocated": 0}
+_lock = threading.Lock()  # held for every change to _shelf and _state
+_returned: deque[np.ndarray] = deque()  # blocks whose last array died, not yet shelved
 
 
 class _Lease:
@@ -54,15 +63,22 @@ class _Lease:
                                     "data": (address, False)}
 
     def __del__(self):
-        # the last array using the block is gone: nothing can read or write it any more
-        if _shelve is not None:  # None only while the interpreter shuts down
-            _shelve(self.block)
+        # the last array using the block is gone: nothing can read or write it any more.
+        # A block over the limit is never kept: numpy frees it when ``self.block`` goes.
+        if _returned is not None and self.block.nbytes - 64 <= _state["limit"]:
+            _returned.append(self.block)  # (None only while the interpreter shuts down)
+
+
+def _shelve_returned() -> None:
+    """Move the blocks of dead leases onto the shelf, oldest first. Call with the lock."""
+    while _returned:
+        _shelve(_returned.popleft())
 
 
 def _shelve(block: np.ndarray) -> None:
     size = block.nbytes - 64
     if size > _state["limit"]:
-        return  # never kept: freed by numpy when ``block`` goes
+        return  # the limit went down since the block was returned
     _shelf.setdefault(size, []).append(block)
     _shelf.move_to_end(size)  # most recently shelved last
     _state["shelved_bytes"] += size
@@ -70,7 +86,8 @@ def _shelve(block: np.ndarray) -> None:
 
 
 def _trim() -> None:
-    """Drop the least recently shelved blocks until the shelf is within the limit."""
+    """Drop the least recently shelved blocks until the shelf is within the limit. Call with
+    the lock."""
     while _state["shelved_bytes"] > _state["limit"]:
         size, blocks = next(iter(_shelf.items()))
         blocks.pop()
@@ -81,6 +98,7 @@ def _trim() -> None:
 
 def _take(size: int):
     """The most recently shelved block of ``size`` to ``2·size`` bytes, off the shelf; or None.
+    Call with the lock.
 
     Most recent first because that memory is the likeliest to be still in the caches
     (measured: about 1 ms of a 40 ms training step against taking only exact sizes); at
@@ -104,12 +122,12 @@ def empty(shape, dtype) -> np.ndarray:
     if size < MIN_BYTES or dtype.hasobject or _state["limit"] == 0:
         return np.empty(shape, dtype)  # small arrays cost no faults: no bookkeeping
     shape = tuple(int(n) for n in shape)
-    block = _take(size)
-    if block is not None:
-        _state["reused"] += 1
-    else:
+    with _lock:
+        _shelve_returned()
+        block = _take(size)
+        _state["reused" if block is not None else "allocated"] += 1
+    if block is None:
         block = np.empty(size + 64, np.uint8)
-        _state["allocated"] += 1
     return np.asarray(_Lease(block, shape, dtype))
 
 
@@ -142,8 +160,10 @@ def set_limit(nbytes: int) -> int:
     """Keep at most ``nbytes`` of unused blocks (0: no reuse); returns the old limit."""
     if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
         raise ValueError(f"set_limit: nbytes must be an int >= 0; got {nbytes!r}")
-    old, _state["limit"] = _state["limit"], int(nbytes)
-    _trim()
+    with _lock:
+        old, _state["limit"] = _state["limit"], int(nbytes)
+        _shelve_returned()
+        _trim()
     return old
 
 
@@ -154,6 +174,8 @@ def clear() -> None:
 
 def stats() -> dict:
     """``shelved_bytes`` and ``shelved_blocks`` now; ``reused``/``allocated`` blocks so far."""
-    return {"shelved_bytes": _state["shelved_bytes"],
-            "shelved_blocks": sum(len(b) for b in _shelf.values()),
-            "reused": _state["reused"], "allocated": _state["allocated"]}
+    with _lock:
+        _shelve_returned()
+        return {"shelved_bytes": _state["shelved_bytes"],
+                "shelved_blocks": sum(len(b) for b in _shelf.values()),
+                "reused": _state["reused"], "allocated": _state["allocated"]}

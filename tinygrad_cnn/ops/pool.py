@@ -28,6 +28,7 @@ from .. import workspace
 from ..checks import check_float_array, check_nhwc
 from ..function import Function
 from ..shapes import resolve_pads, standardize_padding, standardize_pair, window_output_hw
+from .conv_pool_grads import AvgPoolSpreadOp, MaxPoolRouteOp
 from .window import crop_hw, pad_hw, tap, tiles, window_label
 
 
@@ -47,6 +48,10 @@ class _Pool2DOp(Function):
 
     def describe(self):
         return window_label(self.name, self.pool_size, self.strides, self.padding)
+
+    def again(self):
+        """A new op with the same hyper-parameters (an instance records one call)."""
+        return type(self)(self.pool_size, self.strides, self.padding)
 
     def check(self, x):
         check_nhwc(x.shape, self.name)
@@ -103,33 +108,36 @@ class MaxPool2DOp(_Pool2DOp):
 
     def backward(self, grad):
         xp, out, pads, x_shape = self.saved
-        return (self._route(grad, self._first_max_hits(xp, out), xp.shape, pads, x_shape),)
+        return (self.route(grad, self._first_max_hits(xp, out), xp.shape, pads, x_shape),)
 
     def backward_graph(self, grad, inputs, output):
         xp, out, pads, x_shape = self.saved
         # the routing is piecewise constant: the same windows send to the same elements
-        hits = [hit.copy() for hit in self._first_max_hits(xp, out)]
+        hits = list(self._first_max_hits(xp, out))
         return (MaxPoolRouteOp(self, hits, xp.shape, pads, x_shape).apply(grad),)
 
     def _first_max_hits(self, xp, out):
-        """Per tap, in row-major order: the windows whose first maximum sits at that tap."""
+        """Per tap, in row-major order: the windows whose first maximum sits at that tap.
+
+        Each mask is a new (N, OH, OW, C) bool array, never changed after it is yielded.
+        """
         taps = self._taps()
-        seen = None  # windows whose first maximum is already found (N, OH, OW, C) bool
+        seen = None  # windows whose first maximum is already found, private to this loop
         for t, (i, j) in enumerate(taps):
             if seen is not None and t == len(taps) - 1:
                 # every window holds its maximum somewhere: the last tap gets the windows
                 # not yet served, without comparing (a NaN window ends up here too)
                 yield ~seen
-                continue
+                return
             hit = tap(xp, i, j, out.shape[1:3], self.strides) == out   # (N, OH, OW, C)
             if seen is None:
-                seen = hit  # first tap: updated in place only after its own use
+                seen = hit.copy()  # not ``hit`` itself: that one is handed out as it is
             else:
                 np.greater(hit, seen, out=hit)  # hit and not seen: the first maximum only
                 seen |= hit
             yield hit
 
-    def _route(self, grad, hits, xp_shape, pads, x_shape):
+    def route(self, grad, hits, xp_shape, pads, x_shape):
         """Each window's gradient to its first maximum: (N, OH, OW, C) → (N, H, W, C)."""
         out_hw = grad.shape[1:3]
         exact = self._tiles_exactly(xp_shape[1:3], out_hw)
@@ -143,58 +151,12 @@ class MaxPool2DOp(_Pool2DOp):
                 target += grad * hit
         return crop_hw(dxp, pads, x_shape[1:3])
 
-    def _gather(self, h, hits, pads):
-        """The adjoint of ``_route``: each window's value at its first maximum."""
+    def gather(self, h, hits, pads):
+        """The adjoint of ``route``: each window's value at its first maximum."""
         hp = pad_hw(h, pads, 0)
         out_hw = hits[0].shape[1:3]
         return sum(tap(hp, i, j, out_hw, self.strides) * hit
                    for (i, j), hit in zip(self._taps(), hits, strict=True))
-
-
-class MaxPoolRouteOp(Function):
-    """Max pool's dx as an op: linear in the pooled gradient, with fixed routing.
-
-    Its gradient gathers each window's first-maximum element (``MaxPoolGatherOp``), whose
-    gradient routes again, so max pooling differentiates to any order.
-    """
-
-    name = "max_pool2d_route"
-    rule = "max_pool2d_route: ∂L/∂g = ∂L/∂y read at each window's first maximum (the gather)"
-    gradient_of = "max_pool2d"
-
-    def __init__(self, pool: MaxPool2DOp, hits, xp_shape, pads, x_shape):
-        self.pool, self.hits, self.xp_shape, self.pads, self.x_shape = (pool, hits, xp_shape,
-                                                                        pads, x_shape)
-
-    def forward(self, grad):
-        return self.pool._route(grad, self.hits, self.xp_shape, self.pads, self.x_shape)
-
-    def backward(self, h):
-        return (self.pool._gather(h, self.hits, self.pads),)
-
-    def backward_graph(self, h, inputs, output):
-        return (MaxPoolGatherOp(self).apply(h),)
-
-
-class MaxPoolGatherOp(Function):
-    """The adjoint of ``MaxPoolRouteOp``: (N, H, W, C) → each window's first-max value."""
-
-    name = "max_pool2d_gather"
-    rule = "max_pool2d_gather: ∂L/∂h = each window's ∂L/∂y routed to its first maximum"
-    gradient_of = "max_pool2d"
-
-    def __init__(self, route: MaxPoolRouteOp):
-        self.route = route
-
-    def forward(self, h):
-        return self.route.backward(h)[0]
-
-    def backward(self, grad):
-        return (self.route.forward(grad),)
-
-    def backward_graph(self, grad, inputs, output):
-        r = self.route
-        return (MaxPoolRouteOp(r.pool, r.hits, r.xp_shape, r.pads, r.x_shape).apply(grad),)
 
 
 class AvgPool2DOp(_Pool2DOp):
@@ -253,25 +215,3 @@ class AvgPool2DOp(_Pool2DOp):
             else:
                 target += share
         return crop_hw(dxp, pads, x_shape[1:3])
-
-
-class AvgPoolSpreadOp(Function):
-    """Average pooling's dx as an op; its gradient is average pooling itself (the adjoint)."""
-
-    name = "avg_pool2d_spread"
-    rule = "avg_pool2d_spread: ∂L/∂g = avg_pool2d(∂L/∂y), the adjoint of spreading"
-    gradient_of = "avg_pool2d"
-
-    def __init__(self, pool: AvgPool2DOp, saved):
-        self.pool, self.geometry = pool, saved
-
-    def forward(self, grad):
-        return self.pool.spread(grad, *self.geometry)
-
-    def backward(self, h):
-        p = self.pool
-        return (AvgPool2DOp(p.pool_size, p.strides, p.padding).forward(h),)
-
-    def backward_graph(self, h, inputs, output):
-        p = self.pool
-        return (AvgPool2DOp(p.pool_size, p.strides, p.padding).apply(h),)
