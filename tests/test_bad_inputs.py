@@ -447,10 +447,12 @@ CATALOGUE = {
         2, input_shape=(3,))]).save(tmp / "m.keras"), ValueError,
         r"layer 'own_dense' \(OwnDense\): class test_bad_inputs.OwnDense has no Keras "
         r"counterpart.*Save it with model.save\('model.npz'\) instead"),
-    "save .keras compiled with PyTorch's weight_decay": (lambda tmp: compiled_with(
-        tc.optim.Adam(learning_rate=1e-3, weight_decay=0.1)).save(tmp / "m.keras"), ValueError,
-        r"optimizer Adam weight_decay=0.1 \(PyTorch's L2 term in the gradient\) cannot be "
-        r"written for Keras"),
+    "save .keras compiled with a PyTorch-rule optimizer": (lambda tmp: compiled_with(
+        tc.optim.RMSprop(lr=1e-3)).save(tmp / "m.keras"), ValueError,
+        r"model 'sequential' is compiled with tc.optim.RMSprop, which follows torch.optim's "
+        r"rules; Keras has no optimizer with those rules, so a .keras file cannot hold it. "
+        r"Compile with nn.optimizers.RMSprop\(learning_rate=...\) \(keras.optimizers' "
+        r"rules\) to save for Keras, or save as .npz"),
     "load_model .keras with custom_objects": (lambda tmp: nn.load_model(
         tmp / "m.keras", custom_objects={"OwnDense": OwnDense}), ValueError,
         r"custom_objects rebuilds custom layers of .npz files; a .keras file is read through "

@@ -22,7 +22,11 @@ from tinygrad_cnn import nn
 h5py = pytest.importorskip("h5py")  # the [keras] extra; the dev extra installs it
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-KERAS_MODELS = ["lesson", "batchnorm", "every_layer", "every_pooling"]
+# each of Keras' optimizers, with settings that give it every kind of slot, compiled on one
+# small convnet that Keras trained two epochs on inputs.npy, then one more epoch
+OPTIMIZER_FIXTURES = ["sgd_nesterov", "adam_amsgrad", "adamw", "rmsprop_centered",
+                      "adagrad_clipnorm"]
+KERAS_MODELS = ["lesson", "batchnorm", "every_layer", "every_pooling", *OPTIMIZER_FIXTURES]
 rng = np.random.default_rng(0)
 
 
@@ -105,21 +109,28 @@ def test_every_layer_arrives_with_its_name_options_and_weights():
     assert not np.allclose(bn.moving_variance.data, 1)  # Keras' training call moved them
 
 
+def optimizer_vars(path):
+    with weights_h5(path) as f:
+        return [f[f"optimizer/vars/{i}"][()] for i in range(len(f["optimizer/vars"]))]
+
+
 def test_adam_arrives_compiled_with_its_moments():
     path = FIXTURES / "lesson.keras"
     model = nn.load_model(path)
     opt = model.optimizer
-    assert type(opt) is tc.optim.Adam
-    assert (opt.learning_rate, opt.betas, opt.eps) == (0.001, (0.9, 0.999), 1e-7)
+    assert type(opt) is nn.optimizers.Adam  # Keras' Adam is nn.optimizers' (Keras' rules)
+    assert opt.get_config() == {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
+                                "epsilon": 1e-7, "amsgrad": False, "weight_decay": None,
+                                "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
+                                "name": "adam"}
     assert type(model.loss) is tc.losses.SparseCategoricalCrossentropy
     assert model.metrics_names == ["loss", "accuracy"]
     # Keras' optimizer/vars: iteration, learning rate, then (momentum, velocity) per weight
-    with weights_h5(path) as f:
-        stored = [f[f"optimizer/vars/{i}"][()] for i in range(len(f["optimizer/vars"]))]
-    assert stored[0] == 4 == opt.steps[0]  # 32 examples in batches of 8, one epoch
-    for i, (m, v) in enumerate(zip(opt.m, opt.v)):
-        np.testing.assert_array_equal(m, stored[2 + 2 * i])
-        np.testing.assert_array_equal(v, stored[3 + 2 * i])
+    stored = optimizer_vars(path)
+    assert stored[0] == 4 == opt.iterations  # 32 examples in batches of 8, one epoch
+    for i, state in enumerate(opt.state):
+        np.testing.assert_array_equal(state["momentum"], stored[2 + 2 * i])
+        np.testing.assert_array_equal(state["velocity"], stored[3 + 2 * i])
     history = model.fit(keras_inputs(), np.array([0, 1, 2, 0]), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
 
@@ -128,15 +139,63 @@ def test_sgd_momentum_and_loss_objects_arrive_compiled():
     path = FIXTURES / "batchnorm.keras"
     model = nn.load_model(path)
     opt = model.optimizer
-    assert type(opt) is tc.optim.SGD and (opt.learning_rate, opt.momentum) == (0.05, 0.9)
+    assert type(opt) is nn.optimizers.SGD
+    assert (opt.learning_rate, opt.momentum, opt.nesterov) == (0.05, 0.9, False)
     assert model.loss.get_config() == {"name": "sparse_categorical_crossentropy",
                                        "from_logits": True}
     assert model.metrics_names == ["loss", "sparse_categorical_accuracy"]
-    with weights_h5(path) as f:
-        keras_momenta = [f[f"optimizer/vars/{i}"][()] for i in range(2, 2 + len(opt.params))]
-    for buffer, keras_m in zip(opt.velocity, keras_momenta):
-        # Keras: m ← 0.9·m − lr·g, p += m; PyTorch: b ← 0.9·b + g, p −= lr·b; so m = −lr·b
-        np.testing.assert_allclose(-0.05 * buffer, keras_m, rtol=1e-6)
+    stored = optimizer_vars(path)  # iteration, learning rate, a momentum per weight
+    assert len(stored) == 2 + len(opt.params) and stored[0] == opt.iterations == 8
+    for state, keras_m in zip(opt.state, stored[2:], strict=True):
+        np.testing.assert_array_equal(state["momentum"], keras_m)
+
+
+def per_weight(*names, weights=4):
+    """Keras' add_optimizer_variables(weights, names): the names interleaved weight by
+    weight, as (weight index, slot name)."""
+    return [(i, name) for i in range(weights) for name in names]
+
+
+# Keras' optimizer/vars after the iteration and the learning rate, read from each Keras
+# optimizer's build(): one add_optimizer_variables call per kind of slot it keeps
+KERAS_SLOT_ORDER = {
+    "sgd_nesterov": per_weight("momentum"),
+    "adam_amsgrad": per_weight("momentum", "velocity") + per_weight("velocity_hat"),
+    "adamw": per_weight("momentum", "velocity"),
+    "rmsprop_centered": (per_weight("velocity") + per_weight("momentum")
+                         + per_weight("average_gradient")),
+    "adagrad_clipnorm": per_weight("accumulator"),
+}
+KERAS_CONFIG = {  # what each fixture was compiled with (make_keras_files.py)
+    "sgd_nesterov": (nn.optimizers.SGD, {"learning_rate": 0.05, "momentum": 0.9,
+                                         "nesterov": True}),
+    "adam_amsgrad": (nn.optimizers.Adam, {"learning_rate": 0.01, "amsgrad": True}),
+    "adamw": (nn.optimizers.AdamW, {"learning_rate": 0.01, "weight_decay": 0.05}),
+    "rmsprop_centered": (nn.optimizers.RMSprop, {"learning_rate": 0.005, "momentum": 0.5,
+                                                 "centered": True}),
+    "adagrad_clipnorm": (nn.optimizers.Adagrad, {"learning_rate": 0.05, "clipnorm": 1.0}),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_FIXTURES)
+def test_each_keras_optimizer_arrives_with_its_state_and_trains_on_as_keras_did(name):
+    path = FIXTURES / f"{name}.keras"
+    model = nn.load_model(path)
+    opt = model.optimizer
+    cls, arguments = KERAS_CONFIG[name]
+    assert type(opt) is cls
+    assert opt.get_config() == cls(**arguments).get_config() | {"name": opt.name}
+    assert opt.name == config_json(path)["compile_config"]["optimizer"]["config"]["name"]
+    stored = optimizer_vars(path)
+    assert stored[0] == opt.iterations == 4  # 4 examples in batches of 2, two epochs
+    assert len(stored) == 2 + len(KERAS_SLOT_ORDER[name])
+    for (i, slot), keras_value in zip(KERAS_SLOT_ORDER[name], stored[2:]):
+        np.testing.assert_array_equal(opt.state[i][slot], keras_value)
+    # the epoch Keras trained after saving, trained here from the file: the same weights
+    with np.load(FIXTURES / "optimizers.continued.npz") as continued:
+        model.fit(keras_inputs(), continued["y"], batch_size=2, shuffle=False, verbose=0)
+        for i, weight in enumerate(model.get_weights()):
+            assert_float32_close(weight, continued[f"{name}/{i}"])
 
 
 def test_optimizer_state_that_does_not_fit_starts_afresh_with_a_warning(tmp_path):
@@ -146,7 +205,8 @@ def test_optimizer_state_that_does_not_fit_starts_afresh_with_a_warning(tmp_path
                                          r"model's trainable weights keeps 6, so the optimizer "
                                          r"starts afresh"):
         model = nn.load_model(with_config(tmp_path, config))
-    assert model.optimizer.steps == [0, 0] and not model.layers[0].trainable
+    assert model.optimizer.iterations == 0 and not model.layers[0].trainable
+    assert model.optimizer.state == [None, None]
     assert_float32_close(model.predict(keras_inputs(), verbose=0), keras_predictions("lesson"))
 
 
@@ -282,19 +342,85 @@ def test_a_compiled_model_writes_keras_compile_config_and_adam_state(tmp_path):
         "steps_per_execution": 1, "jit_compile": True}
     opt = model.optimizer
     with weights_h5(tmp_path / "m.keras") as f:
-        stored = [f[f"optimizer/vars/{i}"][()] for i in range(len(f["optimizer/vars"]))]
         assert f["optimizer/vars"].attrs["name"] == "adam"
+    stored = optimizer_vars(tmp_path / "m.keras")
     assert len(stored) == 2 + 2 * len(model.trainable_weights)
     assert stored[0] == 3 and stored[1] == np.float32(0.001)  # 12 examples, batches of 4
     for i, w in enumerate(model.trainable_weights):
-        np.testing.assert_array_equal(stored[2 + 2 * i], opt.m[i])
-        np.testing.assert_array_equal(stored[3 + 2 * i], opt.v[i])
+        np.testing.assert_array_equal(stored[2 + 2 * i], opt.state[i]["momentum"])
+        np.testing.assert_array_equal(stored[3 + 2 * i], opt.state[i]["velocity"])
         assert stored[2 + 2 * i].shape == w.shape
+
+
+WRITTEN = {  # nn.optimizers optimizer → its Keras config (beyond the base options)
+    "SGD": (lambda: nn.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+            {"momentum": 0.9, "nesterov": True}, per_weight("momentum", weights=5)),
+    "Adam amsgrad": (lambda: nn.optimizers.Adam(0.01, amsgrad=True, clipvalue=0.5),
+                     {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": True,
+                      "clipvalue": 0.5},
+                     per_weight("momentum", "velocity", weights=5)
+                     + per_weight("velocity_hat", weights=5)),
+    "AdamW": (lambda: nn.optimizers.AdamW(0.01), {
+        "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+        "amsgrad": False}, per_weight("momentum", "velocity", weights=5)),
+    "RMSprop": (lambda: nn.optimizers.RMSprop(0.01, momentum=0.5, centered=True,
+                                              global_clipnorm=2.0),
+                {"rho": 0.9, "momentum": 0.5, "epsilon": 1e-7, "centered": True,
+                 "global_clipnorm": 2.0},
+                per_weight("velocity", weights=5) + per_weight("momentum", weights=5)
+                + per_weight("average_gradient", weights=5)),
+    "Adagrad": (lambda: nn.optimizers.Adagrad(0.01, clipnorm=1.0), {
+        "initial_accumulator_value": 0.1, "epsilon": 1e-7, "clipnorm": 1.0},
+        per_weight("accumulator", weights=5)),
+}
+
+
+@pytest.mark.parametrize("make, options, order", WRITTEN.values(), ids=WRITTEN.keys())
+def test_each_keras_optimizer_is_written_with_its_config_and_slots_in_keras_order(
+        make, options, order, tmp_path):
+    tc.manual_seed(0)
+    model = small_model()
+    model.compile(optimizer=make(),
+                  loss=tc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(rng.random((8, 6, 6, 1)), rng.integers(0, 3, 8), batch_size=4, verbose=0)
+    model.save(tmp_path / "m.keras")
+    opt = model.optimizer
+    written = config_json(tmp_path / "m.keras")["compile_config"]["optimizer"]
+    assert written["module"] == "keras.optimizers"
+    assert written["class_name"] == type(opt).__name__
+    assert written["config"] == {
+        "name": opt.name, "learning_rate": float(np.float32(opt.learning_rate)),
+        "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+        "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+        "loss_scale_factor": None, "gradient_accumulation_steps": None, **options}
+    stored = optimizer_vars(tmp_path / "m.keras")
+    assert stored[0] == 2 and len(stored) == 2 + len(order)
+    for (i, slot), value in zip(order, stored[2:]):
+        np.testing.assert_array_equal(value, opt.state[i][slot])
+    restored = nn.load_model(tmp_path / "m.keras")  # and back, the same optimizer
+    assert restored.optimizer.get_config() == opt.get_config()
+    for key, value in opt.get_state().items():
+        np.testing.assert_array_equal(restored.optimizer.get_state()[key], value)
+
+
+def test_a_pytorch_rule_optimizer_is_refused_for_keras_and_saved_weights_go_alone(tmp_path):
+    model = small_model()
+    model.compile(optimizer=tc.optim.Adam(model.parameters(), lr=1e-3), loss="mse")
+    with pytest.raises(ValueError, match=r"model 'sequential' is compiled with "
+                                         r"tc.optim.Adam, which follows torch.optim's rules; "
+                                         r"Keras has no optimizer with those rules.*Compile "
+                                         r"with nn.optimizers.Adam\(learning_rate=...\).*or "
+                                         r"save as .npz"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+    model.save_weights(tmp_path / "m.weights.h5")  # the weights asked for, as Keras reads them
+    with h5py.File(tmp_path / "m.weights.h5", "r") as f:
+        assert "optimizer" not in f and "layers" in f
 
 
 def test_a_loss_with_options_is_written_as_keras_loss_object(tmp_path):
     model = small_model()
-    model.compile(optimizer=tc.optim.SGD(learning_rate=0.1, momentum=0.5),
+    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.1, momentum=0.5),
                   loss=tc.losses.CategoricalCrossentropy(from_logits=True))
     model.save(tmp_path / "m.keras")
     compile_config = config_json(tmp_path / "m.keras")["compile_config"]
@@ -330,10 +456,10 @@ def test_round_trip_keeps_layers_weights_compile_and_adam_state(tmp_path):
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
     assert restored.get_config() == model.get_config()
     assert restored.get_compile_config() == model.get_compile_config()
-    for ours, theirs in zip(restored.optimizer.m + restored.optimizer.v,
-                            model.optimizer.m + model.optimizer.v):
-        np.testing.assert_array_equal(ours, theirs)
-    assert restored.optimizer.steps == model.optimizer.steps == [2] * len(model.optimizer.m)
+    saved, now = model.optimizer.get_state(), restored.optimizer.get_state()
+    assert sorted(now) == sorted(saved) and now["iterations"] == 2
+    for key, value in saved.items():
+        np.testing.assert_array_equal(now[key], value)
 
 
 def test_weights_h5_round_trip_and_other_suffixes_stay_npz(tmp_path):
@@ -448,15 +574,23 @@ REFUSED = {
         batch_shape=[None, None, None, 1])), r"input shape \[None, None, None, 1\] cannot be "
                                              r"translated; .*every axis but the batch needs "
                                              r"a size"),
-    "optimizer RMSprop": (edit(lambda c, layers: c["compile_config"]["optimizer"].update(
-        class_name="RMSprop")), r"optimizer 'RMSprop' cannot be translated; supported: Adam, "
-                                r"SGD"),
+    "optimizer Nadam": (edit(lambda c, layers: c["compile_config"]["optimizer"].update(
+        class_name="Nadam")), r"optimizer 'Nadam' cannot be translated; supported: Adagrad, "
+                              r"Adam, AdamW, RMSprop, SGD"),
     "a learning-rate schedule": (edit(lambda c, layers: c["compile_config"]["optimizer"][
         "config"].update(learning_rate={"module": "keras.optimizers.schedules",
                                         "class_name": "ExponentialDecay", "config": {}})),
         r"optimizer Adam: a learning-rate schedule cannot be translated"),
-    "gradient clipping": (edit(lambda c, layers: c["compile_config"]["optimizer"][
-        "config"].update(clipnorm=1.0)), r"optimizer Adam: clipnorm=1.0 cannot be translated"),
+    "a moving average of the weights": (edit(lambda c, layers: c["compile_config"][
+        "optimizer"]["config"].update(use_ema=True)),
+        r"optimizer Adam: use_ema=True cannot be translated; tinygrad_cnn supports only "
+        r"use_ema=False"),
+    "gradient accumulation": (edit(lambda c, layers: c["compile_config"]["optimizer"][
+        "config"].update(gradient_accumulation_steps=4)),
+        r"optimizer Adam: gradient_accumulation_steps=4 cannot be translated"),
+    "an optimizer option that fails its check": (edit(lambda c, layers: c[
+        "compile_config"]["optimizer"]["config"].update(beta_1=1.5)),
+        r"compile_config: optimizer Adam: beta_1 must be .*1.5"),
     "loss huber": (edit(lambda c, layers: c["compile_config"].update(loss="huber")),
                    r"loss 'huber' cannot be translated; supported: binary_crossentropy"),
     "loss weights": (edit(lambda c, layers: c["compile_config"].update(loss_weights=[2.0])),
@@ -491,6 +625,24 @@ def test_a_weights_file_that_disagrees_with_its_config_is_refused(tmp_path):
                                          r"\(3, 3, 1, 5\) but layers/conv2d/vars holds "
                                          r"\(3, 3, 1, 4\)"):
         nn.load_model(with_config(tmp_path, config))
+
+
+def test_an_optimizer_state_that_is_not_keras_is_refused(tmp_path):
+    path = tmp_path / "float_iteration.keras"
+    with zipfile.ZipFile(FIXTURES / "adamw.keras") as src, zipfile.ZipFile(path, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "model.weights.h5":
+                buffer = io.BytesIO(data)
+                with h5py.File(buffer, "a") as f:
+                    del f["optimizer/vars/0"]
+                    f["optimizer/vars/0"] = np.float32(4.0)  # Keras counts steps in ints
+                data = buffer.getvalue()
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match=r"float_iteration.keras \(model.weights.h5\): "
+                                         r"optimizer/vars: optimizer state: 'iterations' "
+                                         r"must be a non-negative integer"):
+        nn.load_model(path)
 
 
 def h5_with(tmp_path, change):

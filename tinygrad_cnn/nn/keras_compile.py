@@ -2,38 +2,32 @@
 
 Keras keeps the compile arguments in ``config.json`` (``compile_config``: the optimizer's
 config, the loss and the metrics) and the optimizer's variables in ``model.weights.h5``
-under ``optimizer/vars``: the iteration count, the learning rate, then each trainable
-weight's slots in ``model.trainable_weights`` order (Adam: momentum, velocity; SGD with
-momentum: momentum).
+under ``optimizer/vars``: the iteration count, the learning rate, then the slots of the
+trainable weights in the order ``SLOT_GROUPS`` gives.
 
-Optimizers. The classes of ``tinygrad_cnn.nn.optimizers`` follow Keras' rules and take
-Keras' argument names, so their ``get_config()`` is written as Keras' config as it is.
-``tc.optim.SGD`` and ``tc.optim.Adam`` (PyTorch's rules) are written as Keras' SGD and
-Adam with the same hyper-parameters. SGD is then the same update. Adam differs in one
-place: PyTorch adds epsilon to √v̂ (v bias-corrected), Keras to √v, so with the default
-epsilon the two take steps that differ by about epsilon relative to √v. A PyTorch-style
-``weight_decay`` (an L2 term in the gradient) has no Keras counterpart (Keras' is
-decoupled) and is refused.
+Optimizers. ``nn.optimizers`` is ``keras.optimizers``: the same rules, argument names and
+slot names, so an optimizer's ``get_config()`` is Keras' config as it is, and its state
+arrays are Keras' variables, reordered. ``tc.optim`` follows PyTorch's rules, which no
+Keras optimizer has: a ``.keras`` file cannot hold such a model's compile arguments, and
+``model.save`` says so rather than hand Keras another optimizer (``.npz`` keeps it).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 
-from .. import losses, optim
+from .. import losses
 from .. import metrics as metrics_module
 from ..checks import user_stacklevel
+from . import optimizers
 from .keras_values import KerasConfig, keras_object
 
-# the options every Keras optimizer config carries, at the values that change nothing
-_OPTIMIZER_BASE = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None,
-                   "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
-                   "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                   "gradient_accumulation_steps": None}
+# the options of Keras' optimizer config that nn.optimizers leaves out, at the values
+# that change nothing (ema_momentum is read only with use_ema)
+_LEFT_OUT = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+             "loss_scale_factor": None, "gradient_accumulation_steps": None}
 _LOSS_EXTRAS = {"SparseCategoricalCrossentropy": {"ignore_class": None},
                 "CategoricalCrossentropy": {"label_smoothing": 0.0, "axis": -1},
                 "BinaryCrossentropy": {"label_smoothing": 0.0, "axis": -1},
@@ -42,6 +36,22 @@ _METRICS = {"SparseCategoricalAccuracy": "sparse_categorical_accuracy",
             "CategoricalAccuracy": "categorical_accuracy", "BinaryAccuracy": "binary_accuracy",
             "MeanSquaredError": "mean_squared_error", "MeanAbsoluteError": "mean_absolute_error"}
 
+# Keras' class name → the nn.optimizers class with its rules
+KERAS_OPTIMIZERS = {cls.__name__: cls for cls in optimizers.NAMES.values()}
+
+# How each Keras optimizer's build() orders its slots: one add_optimizer_variables call per
+# group, and a call with several names interleaves them weight by weight (Adam: the first
+# weight's momentum and velocity, then the second's, …, then every velocity_hat). A name
+# the optimizer does not keep with its settings (SGD's momentum at momentum=0, RMSprop's
+# average_gradient when not centered) is left out, as build() leaves it out.
+SLOT_GROUPS = {
+    "SGD": (("momentum",),),
+    "Adam": (("momentum", "velocity"), ("velocity_hat",)),
+    "AdamW": (("momentum", "velocity"), ("velocity_hat",)),
+    "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
+    "Adagrad": (("accumulator",),),
+}
+
 
 def _float32(value: float) -> float:
     """Keras writes a learning rate as its float32 value (0.0010000000474974513); the
@@ -49,152 +59,94 @@ def _float32(value: float) -> float:
     return float(str(np.float32(value)))
 
 
+def _keras_class(opt) -> str | None:
+    """The Keras class ``opt`` is the twin of: only nn.optimizers' own classes (a subclass
+    may compute otherwise)."""
+    name = type(opt).__name__
+    return name if KERAS_OPTIMIZERS.get(name) is type(opt) else None
+
+
 # ---------------------------------------------------------------- the optimizers
-def _sgd_to_keras(opt) -> tuple[str, dict]:
-    _no_coupled_decay(opt)
-    return "SGD", {"learning_rate": opt.learning_rate, "momentum": opt.momentum,
-                   "nesterov": opt.nesterov}
-
-
-def _adam_to_keras(opt) -> tuple[str, dict]:
-    _no_coupled_decay(opt)
-    return "Adam", {"learning_rate": opt.learning_rate, "beta_1": opt.betas[0],
-                    "beta_2": opt.betas[1], "epsilon": opt.eps, "amsgrad": False}
-
-
-def _no_coupled_decay(opt) -> None:
-    if opt.weight_decay:
-        raise ValueError(f"optimizer {type(opt).__name__} weight_decay={opt.weight_decay} "
-                         f"(PyTorch's L2 term in the gradient) cannot be written for Keras, "
-                         f"whose weight_decay is decoupled; compile with weight_decay=0, or "
-                         f"save the model as .npz")
-
-
-def _sgd_from_keras(r: KerasConfig):
-    return optim.SGD(learning_rate=_float32(r.require("learning_rate")),
-                     momentum=r.take("momentum", 0.0), nesterov=r.take("nesterov", False))
-
-
-def _adam_from_keras(r: KerasConfig):
-    r.neutral("amsgrad", False)
-    return optim.Adam(learning_rate=_float32(r.require("learning_rate")),
-                      betas=(r.take("beta_1", 0.9), r.take("beta_2", 0.999)),
-                      eps=r.take("epsilon", 1e-7))
-
-
-# Keras' variables after the iteration count and the learning rate are each trainable
-# weight's slots; here is how this library's optimizers hold them. Keras' SGD momentum m
-# (p += m) is −lr times PyTorch's buffer b (p −= lr·b), for a learning rate that stays the
-# same. PyTorch's SGD counts no steps (Keras' count only drives schedules): it writes 0.
-def _sgd_state(opt) -> tuple[int, list[np.ndarray]]:
-    if not opt.momentum:
-        return 0, []
-    return 0, [-opt.learning_rate * (np.zeros_like(p.data) if b is None else b)
-               for p, b in zip(opt.params, opt.velocity)]
-
-
-def _set_sgd_state(opt, iterations: int, slots: list[np.ndarray]) -> None:
-    if opt.momentum:
-        opt.velocity = [(-m / opt.learning_rate).astype(p.dtype)
-                        for p, m in zip(opt.params, slots)]
-
-
-def _adam_state(opt) -> tuple[int, list[np.ndarray]]:
-    return max(opt.steps, default=0), [a for m, v in zip(opt.m, opt.v) for a in (m, v)]
-
-
-def _set_adam_state(opt, iterations: int, slots: list[np.ndarray]) -> None:
-    opt.m = [s.astype(p.dtype) for p, s in zip(opt.params, slots[0::2])]
-    opt.v = [s.astype(p.dtype) for p, s in zip(opt.params, slots[1::2])]
-    opt.steps = [iterations] * len(opt.params)
-
-
-class Translation(NamedTuple):
-    """One optimizer class both ways: its config and its state."""
-
-    cls: type
-    to_keras: Callable  # opt → (Keras class name, config)
-    from_keras: Callable  # KerasConfig → opt
-    state: Callable  # opt → (iterations, slots in Keras' order)
-    set_state: Callable  # (opt, iterations, slots) → None
-
-
-OPTIMIZERS = {  # Keras class name → its translation
-    "SGD": Translation(optim.SGD, _sgd_to_keras, _sgd_from_keras, _sgd_state, _set_sgd_state),
-    "Adam": Translation(optim.Adam, _adam_to_keras, _adam_from_keras, _adam_state,
-                        _set_adam_state),
-}
-
-
-def _translation(opt) -> Translation | None:
-    """The translation of ``opt``'s exact class (a subclass may compute otherwise)."""
-    return next((row for row in OPTIMIZERS.values() if type(opt) is row.cls), None)
-
-
-def optimizer_to_keras(opt) -> dict:
-    """Keras' serialized optimizer for a compiled model's ``optimizer``."""
-    if type(opt).__module__ == "tinygrad_cnn.nn.optimizers":  # Keras' rules and names
-        class_name, config = type(opt).__name__, dict(opt.get_config())
-    elif _translation(opt) is not None:
-        class_name, config = _translation(opt).to_keras(opt)
-    else:
-        raise ValueError(f"optimizer {type(opt).__name__} cannot be written for Keras; "
-                         f"supported: tc.optim's {' and '.join(OPTIMIZERS)}, and the "
-                         f"optimizers of nn.optimizers")
-    learning_rate = float(np.float32(config.pop("learning_rate")))  # Keras' variable's value
+def optimizer_to_keras(model) -> dict:
+    """Keras' serialized optimizer for a compiled model's ``optimizer``; ValueError for
+    one that follows PyTorch's rules."""
+    opt = model.optimizer
+    class_name = _keras_class(opt)
+    if class_name is None:
+        twin = type(opt).__name__ if type(opt).__name__ in KERAS_OPTIMIZERS else "Adam"
+        raise ValueError(f"model '{model.name}' is compiled with {opt.namespace}."
+                         f"{type(opt).__name__}, which follows {opt.follows}'s rules; Keras "
+                         f"has no optimizer with those rules, so a .keras file cannot hold "
+                         f"it. Compile with nn.optimizers.{twin}(learning_rate=...) "
+                         f"(keras.optimizers' rules) to save for Keras, or save as .npz "
+                         f"(model.save('model.npz')), which keeps it")
+    config = opt.get_config()
     return keras_object("keras.optimizers", class_name, {
-        "name": class_name.lower(), "learning_rate": learning_rate, **_OPTIMIZER_BASE,
-        **config})
+        "name": config.pop("name"),
+        "learning_rate": float(np.float32(config.pop("learning_rate"))),  # Keras' variable
+        **_LEFT_OUT, **config})
+
+
+def keras_slots(opt) -> list[tuple[int, str]]:
+    """(parameter index, state name) of each of Keras' slot variables, in Keras' order."""
+    kept = set(opt.state_names)
+    order = []
+    for group in SLOT_GROUPS[type(opt).__name__]:
+        names = [name for name in group if name in kept]
+        order += [(i, name) for i in range(len(opt.params or ())) for name in names]
+    return order
 
 
 def optimizer_group(model) -> tuple[str, list[np.ndarray]] | None:
     """(name, variables) of ``optimizer/vars`` as Keras writes them for a compiled model:
-    the iteration count, the learning rate, then the slots of each trainable weight. None
-    when this module cannot translate the state (Keras then starts that optimizer afresh).
-    Only the count and rate are written when the optimizer is not bound to exactly the
-    model's trainable weights (a layer frozen since ``compile``), as Keras does for an
-    optimizer it has not built."""
-    compile_config = compile_to_keras(model)
-    found = compile_config and _translation(model.optimizer)
-    if not found:
-        return None
+    the iteration count, the learning rate, then the slots. None when the model is not
+    compiled, its compile arguments cannot be named, or its optimizer follows PyTorch's
+    rules (``save_weights`` then writes the layers alone). Only the count and rate are
+    written when the optimizer is not bound to exactly the model's trainable weights (a
+    layer frozen since ``compile``), as Keras does for an optimizer it has not built."""
     opt = model.optimizer
-    name = compile_config["optimizer"]["config"]["name"]
+    if model.get_compile_config() is None or _keras_class(opt) is None:
+        return None
     rate = np.array(opt.learning_rate, np.float32)
     if opt.params is None or [id(p) for p in opt.params] != [
             id(w) for w in model.trainable_weights]:
-        return name, [np.array(0, np.int64), rate]
-    iterations, slots = found.state(opt)
-    return name, [np.array(iterations, np.int64), rate, *slots]
+        return opt.name, [np.array(0, np.int64), rate]
+    slots = [(opt.state[i] or opt.init_state(opt.params[i].data))[name]
+             for i, name in keras_slots(opt)]  # a weight not updated yet: its initial state
+    return opt.name, [np.array(opt.iterations, np.int64), rate, *slots]
 
 
 def restore_optimizer(opt, arrays: list[np.ndarray], source: str) -> None:
     """Put Keras' ``optimizer/vars`` into ``opt`` (bound by ``compile``); when they do not
     fit its trainable weights, warn and change nothing, as Keras does."""
-    found = _translation(opt)
-    if found is None or (len(arrays) == 2 and int(arrays[0]) == 0):
+    if len(arrays) == 2 and int(arrays[0]) == 0:
         return  # Keras' optimizer before its first step: nothing to carry over
-    # the slots a just-bound optimizer holds give the shapes to expect
-    fresh = found.state(opt)[1] if opt.params is not None else []
-    shapes = [(), ()] + [a.shape for a in fresh]
+    slots = keras_slots(opt)
+    shapes = [(), ()] + [opt.params[i].shape for i, _ in slots]
     if [a.shape for a in arrays] != shapes:  # Keras warns and starts afresh too
         warnings.warn(f"{source}: optimizer/vars holds {len(arrays)} arrays but "
                       f"{type(opt).__name__} for this model's trainable weights keeps "
                       f"{len(shapes)}, so the optimizer starts afresh (its learning rate "
                       f"and other arguments are as saved)", stacklevel=user_stacklevel())
         return
+    state = {"iterations": arrays[0]}
+    state.update((f"{i}/{name}", a) for (i, name), a in zip(slots, arrays[2:]))
+    try:
+        opt.set_state(state)
+    except ValueError as exc:
+        raise ValueError(f"{source}: optimizer/vars: {exc}") from None
     opt.learning_rate = _float32(arrays[1])  # a callback may have changed it since compile
-    found.set_state(opt, int(arrays[0]), list(arrays[2:]))
 
 
 # ------------------------------------------------------------- compile_config
 def compile_to_keras(model) -> dict:
-    """Keras' ``compile_config`` for ``model``: {} when it is not compiled, or when its loss
-    or a metric is a custom callable that no name rebuilds (as ``model.save`` does)."""
+    """Keras' ``compile_config`` for ``model``: {} when it is not compiled, or when its
+    optimizer, loss or a metric is a class or callable of the user's that no name rebuilds
+    (as ``model.save`` does); ValueError for a ``tc.optim`` optimizer."""
     ours = model.get_compile_config()
     if ours is None:
         return {}
-    return {"optimizer": optimizer_to_keras(model.optimizer),
+    return {"optimizer": optimizer_to_keras(model),
             "loss": _loss_to_keras(model.loss), "loss_weights": None,
             "metrics": list(ours["metrics"]) or None, "weighted_metrics": None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": True}
@@ -246,18 +198,25 @@ def _builtin(entry, module: str, known, where: str, what: str) -> KerasConfig:
 
 
 def _optimizer_from_keras(entry, where: str):
-    r = _builtin(entry, "keras.optimizers", OPTIMIZERS, where, "optimizer")
+    r = _builtin(entry, "keras.optimizers", KERAS_OPTIMIZERS, where, "optimizer")
     if isinstance(r.config.get("learning_rate"), dict):
         raise ValueError(f"{r.where}: a learning-rate schedule cannot be translated; "
                          f"supported: a constant learning_rate")
-    r.take("name")
-    r.take("ema_momentum")  # used only with use_ema
-    for key, value in _OPTIMIZER_BASE.items():
-        if key != "ema_momentum":
-            r.neutral(key, value)
-    optimizer = OPTIMIZERS[entry["class_name"]].from_keras(r)
+    learning_rate = r.require("learning_rate")
+    if isinstance(learning_rate, float):  # anything else: the constructor says what it takes
+        learning_rate = _float32(learning_rate)
+    r.neutral("use_ema", False)
+    r.take("ema_momentum")
+    for key in ("ema_overwrite_frequency", "loss_scale_factor",
+                "gradient_accumulation_steps"):
+        r.neutral(key, None)
+    cls = KERAS_OPTIMIZERS[entry["class_name"]]
+    arguments = {key: r.take(key) for key in cls().get_config() if key in r.config}
     r.finish()
-    return optimizer
+    try:
+        return cls(learning_rate=learning_rate, **arguments)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{r.where}: {exc}") from None
 
 
 def _loss_from_keras(entry, where: str):
