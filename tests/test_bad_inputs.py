@@ -240,6 +240,28 @@ CATALOGUE = {
                                                                       Tensor([0.0, 1.0])),
                                           TypeError, r"labels must be integer class ids.*"
                                           r"float32"),
+    "sigmoid_cross_entropy integer logits": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2, dtype=np.int64), [0, 1]), ValueError,
+        r"sigmoid_cross_entropy: logits must be a floating-point array; got dtype int64"),
+    "sigmoid_cross_entropy targets of another shape": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2, 3), np.ones(3)), ValueError,
+        r"sigmoid_cross_entropy: targets must have the logits' shape \(2, 3\); got \(3,\)"),
+    "sigmoid_cross_entropy targets None": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2), None), TypeError,
+        r"sigmoid_cross_entropy: targets must be a Tensor, an ndarray or numbers; got "
+        r"NoneType"),
+    "sigmoid_cross_entropy float32 target Tensor": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2), f32(2)), ValueError,
+        r"targets must have the logits' dtype float64; got float32"),
+    "softmax_cross_entropy 0-d logits": (
+        lambda tmp: F.softmax_cross_entropy(t(), 1.0), ValueError,
+        r"softmax_cross_entropy: logits need a class axis \(the last\).*got shape \(\)"),
+    "softmax_cross_entropy class ids as targets": (
+        lambda tmp: F.softmax_cross_entropy(t(2, 3), [0, 2]), ValueError,
+        r"targets must have the logits' shape \(2, 3\); got \(2,\)"),
+    "softmax_cross_entropy targets 'a'": (
+        lambda tmp: F.softmax_cross_entropy(t(2, 3), "a"), TypeError,
+        r"targets must be a Tensor, an ndarray or numbers; got str 'a'"),
     "losses.mse target 'a'": (lambda tmp: tc.losses.mse(t(2), "a"), TypeError,
                               r"mse: target must be a Tensor, an ndarray or numbers; got str 'a'"),
     "dropout rate nan": (lambda tmp: F.dropout(t(2), float("nan")), ValueError,

@@ -13,10 +13,11 @@ import warnings
 import numpy as np
 
 from . import rng
-from .checks import check_bool, check_nhwc, check_number
+from .checks import check_bool, check_nhwc, check_number, user_stacklevel
 from .ops.conv import Conv2DOp
+from .ops.crossentropy import SigmoidCrossEntropyOp, SoftmaxCrossEntropyOp
 from .ops.elementwise import DropoutOp, WhereOp
-from .ops.loss import CrossEntropyOp, SoftmaxOp
+from .ops.loss import CrossEntropyOp, made_by_softmax
 from .ops.matmul import DenseOp
 from .ops.movement import ConcatenateOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
@@ -288,17 +289,56 @@ def cross_entropy(logits, labels) -> Tensor:
     """Mean cross-entropy of logits (N, classes) against int class ids (N,).
 
     It applies log-softmax itself, as ``torch.nn.functional.cross_entropy`` does. Given the
-    output of a softmax (recorded in the graph) it warns: the softmax would be applied twice.
-    For probabilities use ``tc.losses.sparse_categorical_crossentropy(labels, probs)``.
+    output of a softmax it warns, recorded in a graph or not: the softmax would be applied
+    twice. For probabilities use ``tc.losses.sparse_categorical_crossentropy(labels, probs)``.
     """
     labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
     logits = _tensor(logits, "logits")
-    if type(logits._ctx) is SoftmaxOp:
+    if made_by_softmax(logits.data):
         warnings.warn("cross_entropy expects logits but got the output of a softmax, so "
                       "softmax is applied twice; pass the softmax's input, or use "
                       "tc.losses.SparseCategoricalCrossentropy() (from_logits=False) on "
-                      "probabilities", UserWarning, stacklevel=2)
+                      "probabilities", UserWarning, stacklevel=user_stacklevel())
     return CrossEntropyOp(labels).apply(logits)
+
+
+def _targets(targets, logits: Tensor, op: str) -> Tensor:
+    """Targets as a Tensor: arrays, lists and numbers take the logits' dtype (they are data)."""
+    if isinstance(targets, Tensor):
+        return targets
+    try:
+        array = np.asarray(targets)
+    except ValueError:  # ragged lists
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: targets must be a Tensor, an ndarray or numbers; got "
+                        f"{type(targets).__name__} {targets!r:.60}")
+    return Tensor(array.astype(logits.dtype, copy=False))
+
+
+def sigmoid_cross_entropy(logits, targets) -> Tensor:
+    """Binary cross-entropy of each logit against its target in [0, 1], unreduced.
+
+    ``−(y·log σ(x) + (1 − y)·log(1 − σ(x)))`` element by element, from the logits, as one
+    op: its gradient is exactly σ(x) − y at every x (x = 0 included), and no x overflows.
+    ``targets`` has the logits' shape; ``.mean()`` gives PyTorch's
+    ``binary_cross_entropy_with_logits``.
+    """
+    logits = _tensor(logits, "logits")
+    return SigmoidCrossEntropyOp().apply(
+        logits, _targets(targets, logits, "sigmoid_cross_entropy"))
+
+
+def softmax_cross_entropy(logits, targets) -> Tensor:
+    """Cross-entropy of each row of logits against a row of probabilities, unreduced.
+
+    ``−Σ y·log softmax(x)`` over the last axis, one value per row, as one op: its gradient
+    is exactly softmax(x) − y for target rows that sum to 1 (one-hot rows do). ``targets``
+    has the logits' shape; for int class ids use ``F.cross_entropy`` (the batch mean).
+    """
+    logits = _tensor(logits, "logits")
+    return SoftmaxCrossEntropyOp().apply(
+        logits, _targets(targets, logits, "softmax_cross_entropy"))
 
 
 def mse(pred, target) -> Tensor:
