@@ -13,13 +13,14 @@ import warnings
 import numpy as np
 
 from . import rng
-from .checks import check_bool, check_nhwc, check_number, user_stacklevel
+from .checks import check_bool, check_nhwc, check_number, is_int, user_stacklevel
 from .ops.conv import Conv2DOp
 from .ops.crossentropy import SigmoidCrossEntropyOp, SoftmaxCrossEntropyOp
 from .ops.elementwise import DropoutOp, WhereOp
 from .ops.loss import CrossEntropyOp, made_by_softmax
 from .ops.matmul import DenseOp
 from .ops.movement import ConcatenateOp
+from .ops.normalization import BatchNormOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
 from .ops.reduce import normalize_axis
 from .tensor import Tensor
@@ -364,3 +365,52 @@ def dropout(x, rate: float, training: bool = True) -> Tensor:
     if not check_bool(training, "training") or rate == 0:
         return x
     return DropoutOp(rate, rng.generator()).apply(x)
+
+
+def batch_norm(x, moving_mean=None, moving_variance=None, gamma=None, beta=None,
+               training=False, momentum=0.99, epsilon=1e-3, axis=-1) -> Tensor:
+    """Batch normalization as one op: Keras' BatchNormalization arithmetic, in the shape of
+    ``torch.nn.functional.batch_norm`` (Keras' names and meaning of ``momentum``).
+
+    ``training=True``: each feature along ``axis`` is normalized with the batch's mean and
+    biased variance over every other axis, and the moving statistics, when given, become
+    ``moving·momentum + batch·(1 − momentum)`` (new arrays, in their dtype, as Keras
+    computes them). ``training=False``: normalized with ``moving_mean`` and
+    ``moving_variance``, which are then required. Then ``·gamma + beta`` (1 and 0 when None).
+
+    Args:
+        x: a float Tensor or ndarray with the batch axis first.
+        moving_mean, moving_variance: Tensors of shape (features,), or None.
+        gamma, beta: Tensors (or ndarrays) of shape (features,) in x's dtype, or None.
+        training: whether to use and update the batch's statistics.
+        momentum: in [0, 1]; epsilon: > 0, added to the variance.
+        axis: the feature axis (an int; -1 for channels_last).
+    """
+    x = _tensor(x, "x")
+    training = check_bool(training, "training")
+    momentum = check_number(momentum, "momentum", 0, 1, high_inclusive=True)
+    epsilon = check_number(epsilon, "epsilon", 0, low_inclusive=False)
+    if not is_int(axis):
+        raise TypeError(f"batch_norm: axis must be an int (the feature axis); got {axis!r}")
+    (axis,) = normalize_axis(axis, x.ndim)
+    moving = {"moving_mean": moving_mean, "moving_variance": moving_variance}
+    for arg, value in moving.items():
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"batch_norm: {arg} must be a Tensor (its data is replaced by the "
+                            f"update) or None; got {type(value).__name__}")
+        if value is None and not training:
+            raise ValueError(f"batch_norm: training=False normalizes with the moving "
+                             f"statistics, so {arg} is required; got None")
+    features = x.shape[axis]
+    gamma = Tensor(np.ones(features, x.dtype)) if gamma is None else _tensor(gamma, "gamma")
+    beta = Tensor(np.zeros(features, x.dtype)) if beta is None else _tensor(beta, "beta")
+    if not training:
+        op = BatchNormOp(axis, x.ndim, epsilon, moving_mean.data, moving_variance.data)
+        return op.apply(x, gamma, beta)
+    op = BatchNormOp(axis, x.ndim, epsilon)
+    out = op.apply(x, gamma, beta)
+    for tensor, batch in zip(moving.values(), (op.batch_mean, op.batch_variance)):
+        if tensor is not None:
+            batch = batch.astype(tensor.dtype)  # Keras' arithmetic: all in the weight's dtype
+            tensor.data = tensor.data * momentum + batch * (1 - momentum)
+    return out
