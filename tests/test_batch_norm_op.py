@@ -14,7 +14,7 @@ import pytest
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn import functional as F
-from tinygrad_cnn.ops.normalization import BLOCK, column_sums
+from tinygrad_cnn.ops.normalization import BLOCK, WIDE, column_sums, per_feature
 
 rng = np.random.default_rng(0)
 
@@ -54,6 +54,17 @@ def test_column_sums_error_does_not_grow_with_the_number_of_rows():
         assert np.max(np.abs(column_sums(a) - exact) / exact) <= BLOCK * 2.0 ** -24
         squares = (a.astype(np.float64) ** 2).sum(axis=0)
         assert np.max(np.abs(column_sums(a, a) - squares) / squares) <= (BLOCK + 1) * 2.0 ** -24
+
+
+def test_per_feature_broadcasts_one_value_per_column_on_wide_views_and_the_rest():
+    for count in (WIDE // 3, WIDE // 3 * 2 + 5, 4):  # whole wide rows, some left over, none
+        rows, vector = rng.standard_normal((count, 3)), rng.standard_normal(3)
+        for ufunc in (np.add, np.subtract, np.multiply):
+            out = per_feature(ufunc, rows, vector, np.empty_like(rows))
+            np.testing.assert_array_equal(out, ufunc(rows, vector))
+        in_place = rows.copy()
+        per_feature(np.multiply, in_place, vector, in_place)
+        np.testing.assert_array_equal(in_place, rows * vector)
 
 
 # ------------------------------------------------------------- values and gradients

@@ -4,7 +4,8 @@ Built from a dozen Tensor ops, batch normalization summed 25,088 float32 values 
 feature straight down a strided axis (numpy adds them one by one: 1.1e-4 relative error
 in the variance of a 32×28×28×16 batch), made a dozen full-size temporaries and walked a
 dozen nodes backward. Here the statistics come from ``column_sums`` (errors that do not
-grow with the batch) and the gradient from its closed form, in four passes over the batch.
+grow with the batch) and the gradient from its closed form: five passes over the batch
+forward, six backward.
 """
 
 import numpy as np
@@ -15,6 +16,7 @@ from ..function import Function
 from .reduce import normalize_axis
 
 BLOCK = 8  # rows summed in the input's precision before the partial sums move to float64
+WIDE = 2048  # values per row of the views per_feature works on
 
 
 def column_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
@@ -30,7 +32,26 @@ def column_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     blocks = [t[:full].reshape(-1, BLOCK, columns) for t in (a, b) if t is not None]
     partial = np.einsum("bij->bj" if b is None else "bij,bij->bj", *blocks)
     rest = a[full:] if b is None else a[full:] * b[full:]
-    return partial.sum(axis=0, dtype=np.float64) + rest.sum(axis=0, dtype=np.float64)
+    return (np.einsum("bj->j", partial, dtype=np.float64)  # faster than sum(dtype=) here
+            + rest.sum(axis=0, dtype=np.float64))
+
+
+def per_feature(ufunc, rows: np.ndarray, vector: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``ufunc(rows, vector, out=out)``, the vector (one value per column) broadcast down
+    the rows of a (M, C) array, ``out`` contiguous.
+
+    The rows are viewed k at a time as rows of k·C values against the vector tiled k times,
+    so numpy's inner loop runs over WIDE values instead of C: 15-30 % faster for C = 32.
+    """
+    count, columns = rows.shape
+    k = max(1, WIDE // columns)
+    head = count - count % k
+    if head:
+        ufunc(rows[:head].reshape(-1, k * columns), np.tile(vector, k),
+              out=out[:head].reshape(-1, k * columns))
+    if head < count:
+        ufunc(rows[head:], vector, out=out[head:])
+    return out
 
 
 class BatchNormOp(Function):
@@ -93,27 +114,25 @@ class BatchNormOp(Function):
         if self.training:
             count = rows.shape[0]
             mean = column_sums(rows) / count
-            centered = np.subtract(rows, mean.astype(x.dtype),
-                                   out=workspace.empty(rows.shape, x.dtype))
+            centered = per_feature(np.subtract, rows, mean.astype(x.dtype),
+                                   workspace.empty(rows.shape, x.dtype))
             variance = column_sums(centered, centered) / count
             self.batch_mean, self.batch_variance = mean, variance
+            shift = beta  # y = (x − mean)·scale + beta
         else:
             mean, variance = self.given
             centered = rows
         inv_std = 1 / np.sqrt(variance + self.epsilon)
         scale = (gamma * inv_std).astype(x.dtype)
-        out = workspace.empty(rows.shape, x.dtype)
-        if self.training:  # y = (x − mean)·scale + beta
-            np.multiply(centered, scale, out=out)
-            out += beta
-        else:  # y = x·scale + (beta − mean·scale), as Keras writes it
-            np.multiply(rows, scale, out=out)
-            out += (beta - mean * scale).astype(x.dtype)
+        if not self.training:  # y = x·scale + (beta − mean·scale), as Keras writes it
+            shift = (beta - mean * scale).astype(x.dtype)
+        out = per_feature(np.multiply, centered, scale, workspace.empty(rows.shape, x.dtype))
+        per_feature(np.add, out, shift, out)
         if self.records:
             self.save_for_backward(centered, inv_std, gamma, mean)
         return self._unrows(out, x.shape)
 
-    # a pair: the array backward is the closed form in four passes over the batch; the
+    # a pair: the array backward is the closed form in a few passes over the batch; the
     # graph one recomputes the statistics from x with Tensor ops, so it differentiates
     # through them
     def backward(self, grad):
@@ -129,12 +148,16 @@ class BatchNormOp(Function):
             sum_gc = column_sums(g, centered)  # Σ g·(x − mean)
         dx = None
         if need_x:
-            dx = np.multiply(g, (gamma * inv_std).astype(dtype),
-                             out=workspace.empty(g.shape, dtype))
-            if batch_terms:  # γσ⁻¹·g − γσ⁻³·Σg(x − mean)/m·(x − mean) − γσ⁻¹·Σg/m
-                coef = (-gamma * inv_std ** 3 * sum_gc / count).astype(dtype)
-                dx += np.multiply(centered, coef, out=workspace.empty(g.shape, dtype))
-                dx += (-gamma * inv_std * sum_g / count).astype(dtype)
+            scale = (gamma * inv_std).astype(dtype)
+            if batch_terms:  # γσ⁻¹·(g − (x − mean)·σ⁻²·Σg(x − mean)/m − Σg/m)
+                dx = per_feature(np.multiply, centered,
+                                 (-inv_std ** 2 * sum_gc / count).astype(dtype),
+                                 workspace.empty(g.shape, dtype))
+                dx += g
+                per_feature(np.add, dx, (-sum_g / count).astype(dtype), dx)
+                per_feature(np.multiply, dx, scale, dx)
+            else:
+                dx = per_feature(np.multiply, g, scale, workspace.empty(g.shape, dtype))
             dx = self._unrows(dx, grad.shape)
         d_gamma = (sum_gc * inv_std).astype(dtype) if need_gamma else None
         d_beta = sum_g.astype(dtype) if need_beta else None
