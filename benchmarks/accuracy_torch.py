@@ -32,6 +32,20 @@ def torch_simple_convnet():
         torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.Linear(1600, 10))
 
 
+def torch_batchnorm_convnet():
+    """``zoo.batchnorm_mnist_convnet`` in PyTorch (NCHW): BatchNorm2d after each convolution,
+    before its ReLU, the convolutions without bias; momentum 0.1 is Keras' 0.9."""
+    import torch
+
+    def block(c_in, c_out):
+        return [torch.nn.Conv2d(c_in, c_out, 3, bias=False),
+                torch.nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.1), torch.nn.ReLU(),
+                torch.nn.MaxPool2d(2)]
+
+    return torch.nn.Sequential(*block(1, 32), *block(32, 64), torch.nn.Flatten(),
+                               torch.nn.Dropout(0.5), torch.nn.Linear(1600, 10))
+
+
 def main() -> None:
     import torch
 

@@ -10,6 +10,10 @@ each with its own default initialisation. Rows:
 
 - training step: Adam 1e-3 (eps 1e-7), cross-entropy, batch 128, cycling over 10 batches;
   one step is forward, backward and update, ``loss.item()`` included.
+- the same training step of the convnet with BatchNormalization after each convolution
+  (``zoo.batchnorm_mnist_convnet``, ``accuracy_torch.torch_batchnorm_convnet``); after
+  both rows the report gives each library's ratio of the two steps (BatchNormalization's
+  cost; the target for ours is at most 1.5×).
 - inference: 10,000 28×28×1 images predicted in batches of 500 in eval mode without
   recording a graph: ``model.predict(x, batch_size=500, verbose=0)`` where the model has
   it, else ``model.eval()`` and a loop under ``tc.no_grad()`` (PyTorch: the loop under
@@ -52,13 +56,13 @@ def cycle(items):
 
 
 # ------------------------------------------------------------------ tinygrad_cnn
-def ours_train(options):
+def ours_train(options, model_name: str = "simple"):
     import tinygrad_cnn as tc
     from tinygrad_cnn import functional as F
     from tinygrad_cnn import zoo
 
     tc.manual_seed(0)
-    model = zoo.simple_mnist_convnet()
+    model = zoo.MODELS[model_name]()
     opt = tc.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # as torch_train
     x, y = images(options.data, 10 * options.batch_size)
     b = options.batch_size
@@ -97,14 +101,18 @@ def ours_inference(options):
     return lambda: ours_predict(model, x, options.predict_batch)
 
 
+def ours_train_bn(options):
+    return ours_train(options, "bn")
+
+
 # ----------------------------------------------------------------------- PyTorch
-def torch_train(options):
+def torch_train(options, batchnorm: bool = False):
     import torch
 
-    from accuracy_torch import torch_simple_convnet
+    from accuracy_torch import torch_batchnorm_convnet, torch_simple_convnet
 
     torch.manual_seed(0)
-    model = torch_simple_convnet()
+    model = torch_batchnorm_convnet() if batchnorm else torch_simple_convnet()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     x, y = images(options.data, 10 * options.batch_size)
@@ -122,6 +130,10 @@ def torch_train(options):
         return loss.item()
 
     return step
+
+
+def torch_train_bn(options):
+    return torch_train(options, batchnorm=True)
 
 
 def torch_inference(options):
@@ -149,10 +161,20 @@ def predict_passes(options) -> int:
     return max(1, options.steps // 10)
 
 
+def train_name(options) -> str:
+    return f"training step, batch {options.batch_size}"
+
+
+def train_bn_name(options) -> str:
+    return f"training step, batch {options.batch_size}, BatchNormalization"
+
+
 def workloads(options) -> list[harness.Workload]:
     return [
-        harness.Workload(f"training step, batch {options.batch_size}",
-                         {"ours": ours_train, "torch": torch_train},
+        harness.Workload(train_name(options), {"ours": ours_train, "torch": torch_train},
+                         items=options.batch_size),
+        harness.Workload(train_bn_name(options), {"ours": ours_train_bn,
+                                                  "torch": torch_train_bn},
                          items=options.batch_size),
         harness.Workload(f"inference, {PREDICT_IMAGES:,} images in batches of "
                          f"{options.predict_batch}",
@@ -181,7 +203,14 @@ def main(argv=None) -> int:
             first.append(runs)
         print(harness.rows(w, runs), flush=True)
 
-    harness.run("bench_train", args, libs, workloads(args), show)
+    results = harness.run("bench_train", args, libs, workloads(args), show)
+    plain, bn = results.get(train_name(args)), results.get(train_bn_name(args))
+    if plain and bn:
+        def median(runs, lib):
+            return harness.summary(runs[lib])["median"]
+
+        ratios = ", ".join(f"{lib} {median(bn, lib) / median(plain, lib):.2f}×" for lib in plain)
+        print(f"BatchNormalization convnet step / simple convnet step (medians): {ratios}")
     if first:
         print(harness.describe(first[0]))
     print(harness.load_average())

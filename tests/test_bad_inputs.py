@@ -270,6 +270,28 @@ CATALOGUE = {
                                                                       Tensor([0.0, 1.0])),
                                           TypeError, r"labels must be integer class ids.*"
                                           r"float32"),
+    "sigmoid_cross_entropy integer logits": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2, dtype=np.int64), [0, 1]), ValueError,
+        r"sigmoid_cross_entropy: logits must be a floating-point array; got dtype int64"),
+    "sigmoid_cross_entropy targets of another shape": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2, 3), np.ones(3)), ValueError,
+        r"sigmoid_cross_entropy: targets must have the logits' shape \(2, 3\); got \(3,\)"),
+    "sigmoid_cross_entropy targets None": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2), None), TypeError,
+        r"sigmoid_cross_entropy: targets must be a Tensor, an ndarray or numbers; got "
+        r"NoneType"),
+    "sigmoid_cross_entropy float32 target Tensor": (
+        lambda tmp: F.sigmoid_cross_entropy(t(2), f32(2)), ValueError,
+        r"targets must have the logits' dtype float64; got float32"),
+    "softmax_cross_entropy 0-d logits": (
+        lambda tmp: F.softmax_cross_entropy(t(), 1.0), ValueError,
+        r"softmax_cross_entropy: logits need a class axis \(the last\).*got shape \(\)"),
+    "softmax_cross_entropy class ids as targets": (
+        lambda tmp: F.softmax_cross_entropy(t(2, 3), [0, 2]), ValueError,
+        r"targets must have the logits' shape \(2, 3\); got \(2,\)"),
+    "softmax_cross_entropy targets 'a'": (
+        lambda tmp: F.softmax_cross_entropy(t(2, 3), "a"), TypeError,
+        r"targets must be a Tensor, an ndarray or numbers; got str 'a'"),
     "losses.mse target 'a'": (lambda tmp: tc.losses.mse(t(2), "a"), TypeError,
                               r"mse: target must be a Tensor, an ndarray or numbers; got str 'a'"),
     "dropout rate nan": (lambda tmp: F.dropout(t(2), float("nan")), ValueError,
@@ -336,6 +358,40 @@ CATALOGUE = {
     "BatchNormalization features change": (lambda tmp: built_then_called(
         nn.BatchNormalization(), f32(2, 3), f32(2, 4)), ValueError,
         r"'batch_normalization' \(BatchNormalization\) was built for 3 features"),
+    "batch_norm inference without moving statistics": (
+        lambda tmp: F.batch_norm(t(2, 3)), ValueError,
+        r"batch_norm: training=False normalizes with the moving statistics, so moving_mean "
+        r"is required; got None"),
+    "batch_norm moving_mean an ndarray": (
+        lambda tmp: F.batch_norm(t(2, 3), np.zeros(3), t(3), training=True), TypeError,
+        r"batch_norm: moving_mean must be a Tensor .* or None; got ndarray"),
+    "batch_norm moving_variance of another size": (
+        lambda tmp: F.batch_norm(t(2, 3), t(3), t(4)), ValueError,
+        r"batch_norm: moving_variance must have shape \(3,\), one value per feature along "
+        r"axis 1 of x \(2, 3\); got \(4,\)"),
+    "batch_norm gamma of another size": (
+        lambda tmp: F.batch_norm(t(2, 3), gamma=t(2), training=True), ValueError,
+        r"batch_norm: gamma must have shape \(3,\).*got \(2,\)"),
+    "batch_norm beta float32 for float64 x": (
+        lambda tmp: F.batch_norm(t(2, 3), beta=f32(3), training=True), ValueError,
+        r"batch_norm: beta must have x's dtype float64; got float32"),
+    "batch_norm integer x": (
+        lambda tmp: F.batch_norm(t(2, 3, dtype=np.int64), training=True), ValueError,
+        r"batch_norm: x must be a floating-point array; got dtype int64"),
+    "batch_norm axis tuple": (lambda tmp: F.batch_norm(t(2, 3), axis=(0, 1), training=True),
+                              TypeError, r"batch_norm: axis must be an int .*got \(0, 1\)"),
+    "batch_norm axis 2 of a 2-d x": (lambda tmp: F.batch_norm(t(2, 3), axis=2, training=True),
+                                     ValueError, r"axis=2 is out of range for a tensor with 2 "
+                                     r"dimensions"),
+    "batch_norm empty batch in training": (
+        lambda tmp: F.batch_norm(t(0, 3), training=True), ValueError,
+        r"batch_norm: the statistics of an empty batch \(x shape \(0, 3\)\) are undefined"),
+    "batch_norm momentum 2": (lambda tmp: F.batch_norm(t(2, 3), training=True, momentum=2),
+                              ValueError, r"momentum must be a number in \[0, 1\]; got 2"),
+    "batch_norm epsilon -1": (lambda tmp: F.batch_norm(t(2, 3), training=True, epsilon=-1),
+                              ValueError, r"epsilon must be a finite number > 0; got -1"),
+    "batch_norm training 'yes'": (lambda tmp: F.batch_norm(t(2, 3), training="yes"), TypeError,
+                                  r"training must be True or False; got 'yes'"),
     "LeakyReLU negative_slope -1": (lambda tmp: nn.LeakyReLU(-1), ValueError,
                                     r"negative_slope must be a finite number >= 0; got -1"),
     "Softmax axis 'x'": (lambda tmp: nn.Softmax(axis="x"), TypeError,

@@ -92,6 +92,10 @@ OPS = {
     "softmax tuple axis": (lambda a: a.softmax(axis=(0, 2)), lambda: [leaf(2, 3, 2)]),
     "log_softmax": (lambda a: a.log_softmax(axis=0), lambda: [leaf(2, 3)]),
     "cross_entropy": (lambda a: F.cross_entropy(a, np.array([0, 2, 1])), lambda: [leaf(3, 4)]),
+    "sigmoid_cross_entropy": (lambda x, y: F.sigmoid_cross_entropy(x, y * y),
+                              lambda: [leaf(2, 3), leaf(2, 3, seed=1)]),
+    "softmax_cross_entropy": (lambda x, y: F.softmax_cross_entropy(x, y * y),
+                              lambda: [leaf(2, 3), leaf(2, 3, seed=1)]),
     "conv2d": (lambda x, k, b: F.conv2d(x, k, b, padding="same") ** 2,
                lambda: [leaf(1, 4, 4, 2), leaf(2, 2, 2, 3, seed=1), leaf(3, seed=2)]),
     "max_pool2d": (lambda x: F.max_pool2d(x, 2) ** 2, lambda: [tie_free(1, 4, 4, 2)]),
@@ -99,6 +103,15 @@ OPS = {
     "global pools": (lambda x: F.global_avg_pool2d(x) * F.global_max_pool2d(x),
                      lambda: [tie_free(2, 3, 3, 2)]),
     "mse": (lambda a, b: F.mse(a * a, b), lambda: [leaf(2, 3), leaf(2, 3, seed=1)]),
+    "batch_norm": (lambda x, g, b: F.batch_norm(x, gamma=g, beta=b, training=True).tanh(),
+                   lambda: [leaf(4, 3), leaf(3, seed=1), leaf(3, seed=2)]),
+    "batch_norm, axis 1": (lambda x, g, b: F.batch_norm(x, gamma=g, beta=b, training=True,
+                                                        axis=1).tanh(),
+                           lambda: [leaf(3, 2, 2), leaf(2, seed=1), leaf(2, seed=2)]),
+    "batch_norm with moving statistics": (
+        lambda x, g, b: F.batch_norm(x, Tensor(np.array([0.5, -1.0, 0.0])),
+                                     Tensor(np.array([2.0, 0.5, 1.0])), g, b) ** 2,
+        lambda: [leaf(4, 3), leaf(3, seed=1), leaf(3, seed=2)]),
 }
 
 

@@ -172,6 +172,34 @@ def test_cross_entropy_warns_at_the_callers_line_when_given_a_softmax():
         tc.losses.cross_entropy(z.softmax(), LABELS)
 
 
+def test_cross_entropy_warns_about_a_softmax_whether_or_not_a_graph_recorded_it():
+    x = np.asarray(LOGITS, np.float64)
+    model = tc.nn.Sequential([tc.nn.Dense(4, input_shape=(4,)), tc.nn.Softmax()])
+
+    def predicted():
+        with tc.no_grad():
+            return model(x)
+
+    unrecorded = {  # none of these records a graph: no op's _ctx to look at
+        "F.softmax of an ndarray": lambda: F.softmax(x),
+        "a Tensor that needs no gradient": lambda: f64(x).softmax(),
+        "a model's Softmax under no_grad": predicted,
+    }
+    for what, probs in unrecorded.items():
+        for loss in (F.cross_entropy, tc.losses.cross_entropy):
+            with pytest.warns(UserWarning, match="softmax is applied twice") as record:
+                line = _line() + 1
+                loss(probs(), LABELS)
+            assert (record[0].filename, record[0].lineno) == (__file__, line), what
+    probs = F.softmax(x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        F.cross_entropy(x, LABELS)  # logits
+        F.cross_entropy(f64(x).log_softmax(), LABELS)
+        F.cross_entropy(probs.data.copy(), LABELS)  # a copy no longer says where it came from
+    assert caught == []
+
+
 def _line():
     import inspect
 

@@ -348,6 +348,17 @@ def test_simple_mnist_convnet_graph_reads_layer_by_layer():
                if n.startswith("t") and "input" not in dot.label(n))
 
 
+def test_batch_normalization_is_drawn_as_one_batch_norm_node():
+    tc.manual_seed(0)
+    model = zoo.batchnorm_mnist_convnet()
+    images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    for training, label in ((True, "batch_norm"), (False, "batch_norm (moving statistics)")):
+        dot = draw(model(Tensor(images), training=training).sum())
+        for cluster in ("cluster_batch_normalization", "cluster_batch_normalization_1"):
+            nodes = dot.clusters[cluster]["nodes"]
+            assert [dot.label(n) for n in nodes if n.startswith("op")] == [label]
+
+
 # ------------------------------------------------------------------------ huge graphs
 def test_a_100k_op_chain_is_capped_with_a_note_and_no_recursion_error():
     x = Tensor(np.ones(3, np.float32), requires_grad=True)

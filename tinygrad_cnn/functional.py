@@ -13,12 +13,14 @@ import warnings
 import numpy as np
 
 from . import rng
-from .checks import check_bool, check_nhwc, check_number
+from .checks import check_bool, check_nhwc, check_number, is_int, user_stacklevel
 from .ops.conv import Conv2DOp
+from .ops.crossentropy import SigmoidCrossEntropyOp, SoftmaxCrossEntropyOp
 from .ops.elementwise import DropoutOp, WhereOp
-from .ops.loss import CrossEntropyOp, SoftmaxOp
+from .ops.loss import CrossEntropyOp, made_by_softmax
 from .ops.matmul import DenseOp
 from .ops.movement import ConcatenateOp
+from .ops.normalization import BatchNormOp
 from .ops.pool import AvgPool2DOp, MaxPool2DOp
 from .ops.reduce import normalize_axis
 from .tensor import Tensor
@@ -298,17 +300,56 @@ def cross_entropy(logits, labels) -> Tensor:
     """Mean cross-entropy of logits (N, classes) against int class ids (N,).
 
     It applies log-softmax itself, as ``torch.nn.functional.cross_entropy`` does. Given the
-    output of a softmax (recorded in the graph) it warns: the softmax would be applied twice.
-    For probabilities use ``tc.losses.sparse_categorical_crossentropy(labels, probs)``.
+    output of a softmax it warns, recorded in a graph or not: the softmax would be applied
+    twice. For probabilities use ``tc.losses.sparse_categorical_crossentropy(labels, probs)``.
     """
     labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
     logits = _tensor(logits, "logits")
-    if type(logits._ctx) is SoftmaxOp:
+    if made_by_softmax(logits.data):
         warnings.warn("cross_entropy expects logits but got the output of a softmax, so "
                       "softmax is applied twice; pass the softmax's input, or use "
                       "tc.losses.SparseCategoricalCrossentropy() (from_logits=False) on "
-                      "probabilities", UserWarning, stacklevel=2)
+                      "probabilities", UserWarning, stacklevel=user_stacklevel())
     return CrossEntropyOp(labels).apply(logits)
+
+
+def _targets(targets, logits: Tensor, op: str) -> Tensor:
+    """Targets as a Tensor: arrays, lists and numbers take the logits' dtype (they are data)."""
+    if isinstance(targets, Tensor):
+        return targets
+    try:
+        array = np.asarray(targets)
+    except ValueError:  # ragged lists
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: targets must be a Tensor, an ndarray or numbers; got "
+                        f"{type(targets).__name__} {targets!r:.60}")
+    return Tensor(array.astype(logits.dtype, copy=False))
+
+
+def sigmoid_cross_entropy(logits, targets) -> Tensor:
+    """Binary cross-entropy of each logit against its target in [0, 1], unreduced.
+
+    ``−(y·log σ(x) + (1 − y)·log(1 − σ(x)))`` element by element, from the logits, as one
+    op: its gradient is exactly σ(x) − y at every x (x = 0 included), and no x overflows.
+    ``targets`` has the logits' shape; ``.mean()`` gives PyTorch's
+    ``binary_cross_entropy_with_logits``.
+    """
+    logits = _tensor(logits, "logits")
+    return SigmoidCrossEntropyOp().apply(
+        logits, _targets(targets, logits, "sigmoid_cross_entropy"))
+
+
+def softmax_cross_entropy(logits, targets) -> Tensor:
+    """Cross-entropy of each row of logits against a row of probabilities, unreduced.
+
+    ``−Σ y·log softmax(x)`` over the last axis, one value per row, as one op: its gradient
+    is exactly softmax(x) − y for target rows that sum to 1 (one-hot rows do). ``targets``
+    has the logits' shape; for int class ids use ``F.cross_entropy`` (the batch mean).
+    """
+    logits = _tensor(logits, "logits")
+    return SoftmaxCrossEntropyOp().apply(
+        logits, _targets(targets, logits, "softmax_cross_entropy"))
 
 
 def mse(pred, target) -> Tensor:
@@ -334,3 +375,52 @@ def dropout(x, rate: float, training: bool = True) -> Tensor:
     if not check_bool(training, "training") or rate == 0:
         return x
     return DropoutOp(rate, rng.generator()).apply(x)
+
+
+def batch_norm(x, moving_mean=None, moving_variance=None, gamma=None, beta=None,
+               training=False, momentum=0.99, epsilon=1e-3, axis=-1) -> Tensor:
+    """Batch normalization as one op: Keras' BatchNormalization arithmetic, in the shape of
+    ``torch.nn.functional.batch_norm`` (Keras' names and meaning of ``momentum``).
+
+    ``training=True``: each feature along ``axis`` is normalized with the batch's mean and
+    biased variance over every other axis, and the moving statistics, when given, become
+    ``moving·momentum + batch·(1 − momentum)`` (new arrays, in their dtype, as Keras
+    computes them). ``training=False``: normalized with ``moving_mean`` and
+    ``moving_variance``, which are then required. Then ``·gamma + beta`` (1 and 0 when None).
+
+    Args:
+        x: a float Tensor or ndarray with the batch axis first.
+        moving_mean, moving_variance: Tensors of shape (features,), or None.
+        gamma, beta: Tensors (or ndarrays) of shape (features,) in x's dtype, or None.
+        training: whether to use and update the batch's statistics.
+        momentum: in [0, 1]; epsilon: > 0, added to the variance.
+        axis: the feature axis (an int; -1 for channels_last).
+    """
+    x = _tensor(x, "x")
+    training = check_bool(training, "training")
+    momentum = check_number(momentum, "momentum", 0, 1, high_inclusive=True)
+    epsilon = check_number(epsilon, "epsilon", 0, low_inclusive=False)
+    if not is_int(axis):
+        raise TypeError(f"batch_norm: axis must be an int (the feature axis); got {axis!r}")
+    (axis,) = normalize_axis(axis, x.ndim)
+    moving = {"moving_mean": moving_mean, "moving_variance": moving_variance}
+    for arg, value in moving.items():
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"batch_norm: {arg} must be a Tensor (its data is replaced by the "
+                            f"update) or None; got {type(value).__name__}")
+        if value is None and not training:
+            raise ValueError(f"batch_norm: training=False normalizes with the moving "
+                             f"statistics, so {arg} is required; got None")
+    features = x.shape[axis]
+    gamma = Tensor(np.ones(features, x.dtype)) if gamma is None else _tensor(gamma, "gamma")
+    beta = Tensor(np.zeros(features, x.dtype)) if beta is None else _tensor(beta, "beta")
+    if not training:
+        op = BatchNormOp(axis, x.ndim, epsilon, moving_mean.data, moving_variance.data)
+        return op.apply(x, gamma, beta)
+    op = BatchNormOp(axis, x.ndim, epsilon)
+    out = op.apply(x, gamma, beta)
+    for tensor, batch in zip(moving.values(), (op.batch_mean, op.batch_variance)):
+        if tensor is not None:
+            batch = batch.astype(tensor.dtype)  # Keras' arithmetic: all in the weight's dtype
+            tensor.data = tensor.data * momentum + batch * (1 - momentum)
+    return out

@@ -15,6 +15,10 @@ sigmoid) recorded in the graph, the loss is computed from that op's input instea
 same value without the clipping, and stable for confident predictions. Under
 ``no_grad()`` nothing is recorded, so the clipped formula is used; the two agree wherever
 the true class's probability exceeds 1e-7.
+
+From logits, each cross-entropy is one op (``F.softmax_cross_entropy``,
+``F.sigmoid_cross_entropy``) whose gradient is exactly softmax(x) − y or σ(x) − y at every
+logit: built from relu and abs, the binary one lost σ(0) = 0.5 at a logit of exactly 0.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import check_bool
-from .functional import _tensor, cross_entropy, mse
+from .functional import _tensor, cross_entropy, mse, sigmoid_cross_entropy, softmax_cross_entropy
 from .ops.elementwise import SigmoidOp as _SigmoidOp
 from .ops.loss import SoftmaxOp as _SoftmaxOp
 from .targets import as_array, class_ids, dense_targets
@@ -40,13 +44,14 @@ def _logits_behind(y_pred, op_class):
     return ctx.parents[0]
 
 
-def _class_log_probs(y_pred, from_logits: bool):
-    """log p over the last axis: log_softmax of logits, or of clipped, normalized probabilities."""
+def _class_cross_entropy(y_pred, target: np.ndarray, from_logits: bool):
+    """−Σ target·log p over the last axis: from the logits (given, or behind a softmax) as
+    one op, else from the clipped, normalized probabilities."""
     logits = y_pred if from_logits else _logits_behind(y_pred, _SoftmaxOp)
     if logits is not None:
-        return logits.log_softmax(-1)
+        return softmax_cross_entropy(logits, target)
     probs = y_pred / y_pred.sum(axis=-1, keepdims=True)
-    return probs.clip(EPSILON, 1 - EPSILON).log()
+    return -(probs.clip(EPSILON, 1 - EPSILON).log() * target).sum(-1)
 
 
 def _keras_order_error(who: str, y_true, y_pred, problem: str) -> ValueError:
@@ -81,7 +86,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
                                  f"y_pred's {y_pred.shape}")
     labels = class_ids(y_true, y_pred.shape, "sparse_categorical_crossentropy")
     one_hot = np.eye(y_pred.shape[-1], dtype=y_pred.dtype)[labels]
-    return -(_class_log_probs(y_pred, check_bool(from_logits, "from_logits")) * one_hot).sum(-1)
+    return _class_cross_entropy(y_pred, one_hot, check_bool(from_logits, "from_logits"))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -89,7 +94,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
     y_pred = _prediction(y_true, y_pred, "categorical_crossentropy")
     target = dense_targets(y_true, y_pred.shape, y_pred.dtype, "categorical_crossentropy",
                            one_hot=True)
-    return -(_class_log_probs(y_pred, check_bool(from_logits, "from_logits")) * target).sum(-1)
+    return _class_cross_entropy(y_pred, target, check_bool(from_logits, "from_logits"))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
@@ -98,8 +103,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
     y = dense_targets(y_true, y_pred.shape, y_pred.dtype, "binary_crossentropy")
     logits = y_pred if check_bool(from_logits, "from_logits") else _logits_behind(y_pred,
                                                                                    _SigmoidOp)
-    if logits is not None:  # max(x, 0) − x·y + log(1 + e^−|x|): no overflow for any x
-        per_value = logits.relu() - logits * y + ((-logits.abs()).exp() + 1).log()
+    if logits is not None:
+        per_value = sigmoid_cross_entropy(logits, y)
     else:
         p = y_pred.clip(EPSILON, 1 - EPSILON)
         per_value = -(p.log() * y + (1 - p).log() * (1 - y))

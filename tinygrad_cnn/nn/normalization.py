@@ -1,9 +1,8 @@
-"""BatchNormalization, as Keras defines it, from differentiable Tensor ops."""
+"""BatchNormalization, as Keras defines it: one ``batch_norm`` op (``F.batch_norm``)."""
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import functional as F
 from ..checks import check_bool, check_number, is_int
 from .layer import InputSpec, Layer
 
@@ -48,6 +47,8 @@ class BatchNormalization(Layer):
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape):
+        if len(input_shape) and input_shape[0] is None:  # Keras' form: the batch axis first
+            input_shape = tuple(input_shape[1:])
         rank = len(input_shape) + 1  # with the batch axis
         axis = self.axis % rank if -rank <= self.axis < rank else None
         if axis in (None, 0):
@@ -79,30 +80,7 @@ class BatchNormalization(Layer):
                 "center": self.center, "scale": self.scale, **super().get_config()}
 
     def call(self, x, training):
-        axis = self._feature_axis
-        shape = [1] * x.ndim
-        shape[axis] = x.shape[axis]  # per-feature vectors broadcast along this axis
-        if training and self.trainable:
-            if x.shape[0] == 0:
-                raise ValueError(f"layer '{self.name}': batch statistics of an empty batch "
-                                 f"(shape {x.shape}) are undefined")
-            others = tuple(i for i in range(x.ndim) if i != axis)
-            mean = x.mean(axis=others, keepdims=True)
-            centered = x - mean
-            variance = (centered * centered).mean(axis=others, keepdims=True)  # biased
-            self._update_moving(mean.data.reshape(-1), variance.data.reshape(-1))
-        else:
-            centered = x - self.moving_mean.reshape(*shape)
-            variance = self.moving_variance.reshape(*shape)
-        inverse_std = (variance + self.epsilon) ** -0.5
-        if self.gamma is not None:
-            inverse_std = inverse_std * self.gamma.reshape(*shape)
-        y = centered * inverse_std
-        return y if self.beta is None else y + self.beta.reshape(*shape)
-
-    def _update_moving(self, mean: np.ndarray, variance: np.ndarray) -> None:
-        """moving = moving·momentum + batch·(1 − momentum); new arrays, not in place, so
-        copies taken by get_weights (EarlyStopping's best weights) never change."""
-        for tensor, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
-            tensor.data = (tensor.data * self.momentum
-                           + batch * (1 - self.momentum)).astype(self.dtype, copy=False)
+        # a frozen layer runs in inference mode, as in Keras 3
+        return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                            training=training and self.trainable, momentum=self.momentum,
+                            epsilon=self.epsilon, axis=self._feature_axis)

@@ -121,6 +121,8 @@ class Sequential(TrainingMixin, Layer):
         if not self._layers:
             raise ValueError("the model has no layers; add some with model.add(layer)")
         shape = tuple(input_shape)
+        if shape and shape[0] is None:  # Keras' form: the batch axis first
+            shape = input_shape = shape[1:]
         for layer in self._layers:
             if layer.built:
                 layer.check_input_shape((None, *shape))
