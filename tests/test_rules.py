@@ -305,6 +305,37 @@ def _cross_entropy(rng):
     return F.cross_entropy(A, labels), [A], lambda g: [g * (softmax(logits) - onehot) / 3]
 
 
+def _sigmoid_cross_entropy(rng):
+    x, y = rng.normal(size=(3, 4)), rng.uniform(size=(3, 4))
+    X, Y = leaf(x), leaf(y)
+    # sigmoid_cross_entropy: ∂L/∂x = σ(x) − y, ∂L/∂y = −x
+    return (F.sigmoid_cross_entropy(X, Y), [X, Y],
+            lambda g: [g * (1 / (1 + np.exp(-x)) - y), g * -x])
+
+
+def _softmax_cross_entropy(rng):
+    x, y = rng.normal(size=(3, 4)), rng.uniform(size=(3, 4))
+    X, Y = leaf(x), leaf(y)
+    # softmax_cross_entropy: ∂L/∂x = softmax(x)·Σy − y, ∂L/∂y = −log softmax(x)
+    total = y.sum(axis=-1, keepdims=True)
+    return (F.softmax_cross_entropy(X, Y), [X, Y],
+            lambda g: [g[:, None] * (softmax(x) * total - y),
+                       g[:, None] * -np.log(softmax(x))])
+
+
+def _batch_norm(rng):
+    x = rng.normal(size=(6, 3))
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+    X, G, B = leaf(x), leaf(gamma), leaf(beta)
+    eps = 1e-3
+    sigma = np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - x.mean(axis=0)) / sigma
+    # batch_norm: ∂L/∂x = γ/σ·(g − mean(g) − x̂·mean(g·x̂)); ∂L/∂γ = Σ g·x̂, ∂L/∂β = Σ g
+    return (F.batch_norm(X, gamma=G, beta=B, training=True, epsilon=eps), [X, G, B],
+            lambda g: [gamma / sigma * (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0)),
+                       (g * x_hat).sum(axis=0), g.sum(axis=0)])
+
+
 def _reshape(rng):
     a = rng.normal(size=(3, 4))
     A = leaf(a)
@@ -461,6 +492,8 @@ RULES = {
     "sum": _sum, "mean": _mean, "max": _max, "min": _min,
     "matmul": _matmul, "dense": _dense,
     "softmax": _softmax, "log_softmax": _log_softmax, "cross_entropy": _cross_entropy,
+    "sigmoid_cross_entropy": _sigmoid_cross_entropy,
+    "softmax_cross_entropy": _softmax_cross_entropy, "batch_norm": _batch_norm,
     "reshape": _reshape, "transpose": _transpose, "pad": _pad, "getitem": _getitem,
     "scatter": _scatter, "broadcast_to": _broadcast_to, "concatenate": _concatenate,
     "conv2d": _conv2d, "conv2d_input_grad": _conv2d_input_grad,
