@@ -202,7 +202,17 @@ CATALOGUE = {
     "flatten(start_axis='1')": (lambda tmp: t(2, 3).flatten("1"), ValueError,
                                 r"flatten\(start_axis='1'\) needs an int in 0..2"),
     "max of an empty tensor": (lambda tmp: t(0, 3).max(), ValueError,
-                               r"max\(\) of an empty tensor \(shape \(0, 3\)\)"),
+                               r"max\(\) over axis 0 of a tensor of shape \(0, 3\): that "
+                               r"axis has length 0"),
+    "max over an empty axis": (lambda tmp: t(2, 0).max(axis=1), ValueError,
+                               r"max\(\) over axis 1 of a tensor of shape \(2, 0\): that "
+                               r"axis has length 0, so there is nothing to take the max of"),
+    "min over an empty axis": (lambda tmp: t(0, 3).min(dim=0), ValueError,
+                               r"min\(\) over axis 0 of a tensor of shape \(0, 3\)"),
+    "argmax over an empty axis": (lambda tmp: t(0, 3).argmax(axis=0), ValueError,
+                                  r"argmax\(\) over axis 0 of a tensor of shape \(0, 3\)"),
+    "argmin of an empty tensor": (lambda tmp: t(3, 0).argmin(), ValueError,
+                                  r"argmin\(\) over axis 1 of a tensor of shape \(3, 0\)"),
     "pad(None)": (lambda tmp: t(2, 3).pad(None), ValueError,
                   r"pad_width must be non-negative ints.*got None"),
     "softmax(axis='a')": (lambda tmp: t(2, 3).softmax("a"), TypeError,

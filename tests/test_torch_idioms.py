@@ -17,6 +17,7 @@ import pytest
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
+from tinygrad_cnn import functional as F
 
 try:
     import torch
@@ -338,6 +339,122 @@ def test_backward_create_graph_points_to_tc_grad_which_works():
     (g,) = tc.grad((x ** 3).sum(), [x], create_graph=True)  # the suggested way: 3x²
     (h,) = tc.grad(g.sum(), [x])
     np.testing.assert_allclose(h.numpy(), 6 * x.numpy())  # d²/dx² x³ = 6x
+
+
+# ------------------------------------------- a custom op: PyTorch's Legendre tutorial
+# "Defining new autograd functions" fits sin(x) with a + b·P3(c + d·x), P3 a custom op.
+# Each library spells the op its own way (torch: static methods and ctx; here: an
+# instance with self); the training loop around it is the same text.
+class LegendreP3(tc.Function):
+    """P3(x) = ½(5x³ − 3x); dP3/dx = 1.5(5x² − 1)."""
+
+    name = "legendre_p3"
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return 0.5 * (5 * x ** 3 - 3 * x)
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return (grad * 1.5 * (5 * x ** 2 - 1),)
+
+
+if torch is not None:
+    class TorchLegendreP3(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return 0.5 * (5 * x ** 3 - 3 * x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 1.5 * (5 * x ** 2 - 1)
+
+
+def fit_sine_with_legendre(lib, steps=30, lr=5e-6):
+    P3 = LegendreP3 if lib is tc else TorchLegendreP3
+    x = lib.tensor(np.linspace(-np.pi, np.pi, 200), dtype=F64[lib])
+    y = lib.tensor(np.sin(np.linspace(-np.pi, np.pi, 200)), dtype=F64[lib])
+    a, b, c, d = (lib.full((), v, dtype=F64[lib], requires_grad=True)
+                  for v in (0.0, -1.0, 0.0, 0.3))
+    losses = []
+    for _ in range(steps):
+        y_pred = a + b * P3.apply(c + d * x)    # the class-level call, as the tutorial's
+        loss = ((y_pred - y) ** 2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        with lib.no_grad():
+            for p in (a, b, c, d):
+                p -= lr * p.grad
+                p.grad = None
+    return [p.item() for p in (a, b, c, d)], losses
+
+
+def test_a_custom_op_trains_as_the_closed_form_gradient_steps_say():
+    params, losses = fit_sine_with_legendre(tc)
+    x = np.linspace(-np.pi, np.pi, 200)
+    y = np.sin(x)
+    a, b, c, d = 0.0, -1.0, 0.0, 0.3
+    for loss in losses:  # the same steps with the chain rule written out in float64
+        u = c + d * x
+        p3, dp3 = 0.5 * (5 * u ** 3 - 3 * u), 1.5 * (5 * u ** 2 - 1)
+        r = 2 * (a + b * p3 - y)                # dloss/dy_pred
+        assert loss == pytest.approx(((a + b * p3 - y) ** 2).sum(), rel=1e-12)
+        ga, gb, gc = r.sum(), (r * p3).sum(), (r * b * dp3).sum()
+        gd = (r * b * dp3 * x).sum()
+        a, b, c, d = a - 5e-6 * ga, b - 5e-6 * gb, c - 5e-6 * gc, d - 5e-6 * gd
+    np.testing.assert_allclose(params, [a, b, c, d], rtol=1e-10, atol=1e-14)
+    assert losses[-1] < losses[0]
+
+
+@needs_torch
+def test_a_custom_op_trains_as_torchs_does():
+    ours, theirs = fit_sine_with_legendre(tc), fit_sine_with_legendre(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10)
+
+
+def test_the_tutorial_op_without_its_save_for_backward_says_what_to_add():
+    class Forgetful(LegendreP3):
+        def forward(self, x):
+            return 0.5 * (5 * x ** 3 - 3 * x)
+
+    x = tc.tensor([0.5], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"op 'legendre_p3' \(Forgetful\): backward read "
+                                           r"self\.saved, but forward saved nothing; call "
+                                           r"self\.save_for_backward\(\.\.\.\)"):
+        Forgetful.apply(x).sum().backward()
+
+
+# -------------------------------------------------- a NaN in a batch: max and pooling
+def row_max_and_pool_with_a_nan(lib):
+    """Scores with a NaN in row 0: the max of each row and a 2×2 max-pool, both summed."""
+    nan = float("nan")
+    scores = lib.tensor([[1.0, nan, 3.0, 2.0], [4.0, 6.0, 5.0, 0.0]], dtype=F64[lib],
+                        requires_grad=True)
+    best = scores.max(dim=1) if lib is tc else scores.max(dim=1).values
+    image = scores.reshape(1, 2, 4, 1)          # channels_last here, NCHW for torch
+    pooled = (F.max_pool2d(image, 2) if lib is tc else
+              torch.nn.functional.max_pool2d(image.permute(0, 3, 1, 2), 2))
+    (best.sum() + pooled.sum()).backward()
+    return best, pooled.reshape(-1), scores.grad
+
+
+def test_a_nan_shows_in_its_row_and_window_and_takes_their_gradient():
+    best, pooled, grad = row_max_and_pool_with_a_nan(tc)
+    np.testing.assert_array_equal(best.numpy(), [np.nan, 6.0])
+    np.testing.assert_array_equal(pooled.numpy(), [np.nan, 5.0])
+    # row 0's max and window 0 go to the NaN; row 1's max is the 6, window 1's the 5
+    np.testing.assert_array_equal(grad, [[0, 2, 0, 0], [0, 1, 1, 0]])
+
+
+@needs_torch
+def test_a_nan_in_a_batch_matches_torch():
+    for ours, theirs in zip(row_max_and_pool_with_a_nan(tc),
+                            row_max_and_pool_with_a_nan(torch), strict=True):
+        np.testing.assert_array_equal(as_numpy(ours) if not isinstance(ours, np.ndarray)
+                                      else ours, as_numpy(theirs))
 
 
 # -------------------------------------------------------------- in-place updates

@@ -140,8 +140,9 @@ def graph_nodes(roots) -> list:
     return nodes
 
 
-def _checked(ctx, grads) -> tuple:
-    """The op's gradients, after checking there is one per input with the input's shape."""
+def _checked(ctx, grads, create_graph: bool = False) -> tuple:
+    """The op's gradients, after checking there is one per input with the input's shape
+    (and, for a custom op, of the input's dtype and of the kind this walk computes in)."""
     parents = ctx.parents
     if type(grads) is not tuple or len(grads) != len(parents):
         if not isinstance(grads, (tuple, list)) or len(grads) != len(parents):
@@ -150,9 +151,12 @@ def _checked(ctx, grads) -> tuple:
             raise ValueError(f"op '{ctx.name}' ({type(ctx).__name__}): backward returned "
                              f"{count} gradient(s) for {len(parents)} input(s); return a tuple "
                              f"with one gradient (or None) per input of forward")
+    custom = ctx.custom
     for i, (parent, g) in enumerate(zip(parents, grads)):
         if g is None:
             continue
+        if custom and parent.requires_grad:
+            _check_custom_gradient(ctx, i, parent, g, create_graph)
         shape = getattr(g, "shape", None)
         if shape is None:  # a Python number from a custom backward
             shape = np.shape(g)
@@ -161,6 +165,34 @@ def _checked(ctx, grads) -> tuple:
                              f"gradient of shape {np.shape(g)} for input {i}, whose shape is "
                              f"{parent.shape}; each gradient must have its input's shape")
     return grads
+
+
+def _check_custom_gradient(ctx, i: int, parent, g, create_graph: bool) -> None:
+    """A custom op's gradient for input ``i``: an ndarray in the first-order walk, a Tensor
+    under ``create_graph``, in the input's dtype (a Python number is taken as it is)."""
+    op, method = f"op '{ctx.name}' ({type(ctx).__name__})", ctx.gradient_method(create_graph)
+    if create_graph and not _is_tensor(g):
+        raise TypeError(
+            f"{op}: {method} returned {type(g).__name__} for input {i} under "
+            f"create_graph=True; return Tensors computed with Tensor operations from grad, "
+            f"inputs and output (e.g. grad * inputs[0]), so the gradient is recorded and can "
+            f"be differentiated again; arrays (.data, self.saved) only as constant factors")
+    if not create_graph and _is_tensor(g):
+        if method == "derivative":
+            raise TypeError(f"{op}: derivative returned a Tensor for input {i} from ndarrays; "
+                            f"in a first-order backward it gets ndarrays and must return "
+                            f"ndarrays: use only the operations that arrays and Tensors "
+                            f"share (docs/custom_ops.md)")
+        raise TypeError(f"{op}: backward returned a Tensor for input {i}; backward works on "
+                        f"ndarrays and must return ndarrays (a Tensor's array is t.data). "
+                        f"Gradients in Tensor operations belong in backward_graph(self, "
+                        f"grad, inputs, output), which create_graph=True calls")
+    dtype = getattr(g, "dtype", None)
+    if dtype is not None and dtype != parent.dtype:
+        raise ValueError(
+            f"{op}: {method} returned a {dtype} gradient for input {i}, whose dtype is "
+            f"{parent.dtype}; return each gradient in its input's dtype (e.g. "
+            f"g.astype(x.dtype), or compute it from grad and the input only)")
 
 
 class _BackwardWarnings:
@@ -224,7 +256,7 @@ def backprop(roots, root_grads, *, retain_graph: bool, create_graph: bool = Fals
                 )
             reporter.op = ctx
             if create_graph:
-                parent_grads = _checked(ctx, ctx.backward_graph(g, ctx.parents, node))
+                parent_grads = _checked(ctx, ctx.backward_graph(g, ctx.parents, node), True)
             else:
                 parent_grads = _checked(ctx, ctx.backward(g))
             reporter.op = None

@@ -16,7 +16,14 @@ Tensors for ``backward_graph`` (``create_graph=True``). An op that needs a faste
 path (in-place buffers, BLAS per tap) writes ``backward`` and ``backward_graph`` itself.
 
 ``apply(*tensors)`` runs the three and records the node in the graph when an input
-requires grad and grad mode (``autograd.no_grad``) is on. This module never imports
+requires grad and grad mode (``autograd.no_grad``) is on. ``MyOp.apply(t)``, PyTorch's
+class-level call, is ``MyOp().apply(t)``.
+
+A custom op (one defined outside this package) is held to its contract where a mistake
+happens, with a message naming the op and the fix: its ``forward`` gets read-only inputs
+and must return an ndarray, and reading ``self.saved`` when ``forward`` saved nothing
+fails at once (``autograd`` checks what its ``backward`` returns). Built-in ops skip these
+checks, so the hot path pays one class attribute read. This module never imports
 ``tensor.py``: an op's output is made by the class of its inputs (always Tensors), so
 imports flow one way, autograd → function/ops → tensor → functional → nn.
 """
@@ -27,8 +34,51 @@ import numpy as np
 
 from . import autograd
 
+_PACKAGE = __name__.partition(".")[0]
 
-class Function:
+
+class _OpClass(type):
+    """The class of op classes: gives ``MyOp.apply(t)``, PyTorch's class-level call.
+
+    A property of the metaclass is seen only by ``MyOp.apply``; an instance's ``.apply``
+    still finds ``Function.apply`` in its class, so ``MyOp().apply(t)`` costs nothing more.
+    """
+
+    @property
+    def apply(cls):
+        def apply(*inputs):
+            return cls().apply(*inputs)
+
+        apply.__doc__ = f"{cls.__name__}().apply(*inputs): a new instance, applied once."
+        return apply
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+class _NothingSaved(tuple):
+    """``self.saved`` of a custom op whose forward saved nothing: empty, and reading an item
+    (``(x,) = self.saved``, ``self.saved[0]``) raises an error that says what to do."""
+
+    def __new__(cls, op):
+        nothing = super().__new__(cls)
+        nothing.op = op
+        return nothing
+
+    def _refuse(self, *args):
+        op = type(self.op).__name__
+        raise RuntimeError(f"op '{self.op.name}' ({op}): backward read self.saved, but "
+                           f"forward saved nothing; call self.save_for_backward(...) in "
+                           f"{op}.forward with the arrays backward needs (e.g. "
+                           f"self.save_for_backward(x))")
+
+    __iter__ = __getitem__ = _refuse
+
+
+class Function(metaclass=_OpClass):
     """Base class of every op. Subclasses define ``forward`` and either ``derivative``
     (written once, for both orders) or the pair ``backward`` and ``backward_graph``.
 
@@ -51,6 +101,13 @@ class Function:
     # Whether this call is recorded for backward. Already known when ``forward`` runs, so an
     # op can skip what only its backward would need (inference, ``no_grad``).
     records = True
+    # Defined outside tinygrad_cnn: set once per class, read once per call, so only custom
+    # ops pay for their checks (read-only inputs, the types of what they return).
+    custom = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.custom = not cls.__module__.startswith(_PACKAGE + ".")
 
     def check(self, *arrays: np.ndarray) -> None:
         """Raise ValueError/TypeError for inputs ``forward`` cannot take (default: accept)."""
@@ -105,6 +162,15 @@ class Function:
         """
         return self.derivative(grad, inputs, output)
 
+    def gradient_method(self, create_graph: bool) -> str:
+        """The name of the method that computes this op's gradients in the given walk."""
+        cls = type(self)
+        if create_graph and cls.backward_graph is not Function.backward_graph:
+            return "backward_graph"
+        if not create_graph and cls.backward is not Function.backward:
+            return "backward"
+        return "derivative"
+
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
 
@@ -128,11 +194,15 @@ class Function:
                 raise TypeError(f"{self.name}.apply takes Tensors; input {i} is "
                                 f"{type(t).__name__}. Wrap arrays with tc.Tensor(...) first")
         arrays = [t.data for t in inputs]
-        self.check(*arrays)
         needs = tuple([t.requires_grad for t in inputs]) if autograd._grad_enabled else ()
         if True not in needs:
             self.records = False  # before forward: see ``records``
-        out = type(inputs[0])._from_op(self.forward(*arrays))
+        if self.custom:
+            result = self._forward_custom(arrays)
+        else:
+            self.check(*arrays)
+            result = self.forward(*arrays)
+        out = type(inputs[0])._from_op(result)
         if True in needs:
             self.parents = tuple(inputs)
             self.needs_input_grad = needs
@@ -140,4 +210,30 @@ class Function:
             out._ctx = self
         else:
             self.saved = ()
+        return out
+
+    def _forward_custom(self, arrays: list) -> np.ndarray:
+        """``check`` and ``forward`` of a custom op, on read-only views of its inputs, with
+        each mistake reported where it happens."""
+        views = [_read_only(a) for a in arrays]
+        self.check(*views)
+        op = f"op '{self.name}' ({type(self).__name__})"
+        try:
+            out = self.forward(*views)
+        except ValueError as error:
+            if "read-only" not in str(error):
+                raise
+            raise ValueError(f"{op}: forward wrote into a read-only array ({error}). A custom "
+                             f"op's inputs reach forward read-only, so the caller's data "
+                             f"stays unchanged: compute a new array (y = x * 2, not x *= 2), "
+                             f"or copy first (x = x.copy())") from error
+        if isinstance(out, np.generic):  # what numpy arithmetic on 0-d arrays gives
+            out = np.asarray(out)
+        elif not isinstance(out, np.ndarray):
+            raise TypeError(f"{op}: forward must return an ndarray; got "
+                            f"{type(out).__name__}. Return np.asarray(result)")
+        elif not out.flags.writeable:
+            out = out.copy()  # a view of a read-only input: the output is the caller's to change
+        if self.records and "saved" not in vars(self):
+            self.saved = _NothingSaved(self)
         return out

@@ -33,7 +33,7 @@ from .ops.elementwise import (
 from .ops.loss import LogSoftmaxOp, SoftmaxOp
 from .ops.matmul import MatMulOp
 from .ops.movement import ExpandOp, GetItemOp, PadOp, ReshapeOp, TransposeOp, flattened_shape
-from .ops.reduce import MaxOp, MeanOp, MinOp, SumOp, normalize_axis
+from .ops.reduce import MaxOp, MeanOp, MinOp, SumOp, check_nonempty_axes, normalize_axis
 from .torch_names import accepts_dim
 
 _creation_counter = itertools.count()
@@ -98,13 +98,14 @@ def _binary(op, a: Tensor, b: Tensor) -> Tensor:
         raise
 
 
-def _one_axis(axis, ndim: int):
-    """None, or one axis as a non-negative int (argmax/argmin take no tuples, like numpy)."""
-    if axis is None:
-        return None
+def _one_axis(axis, shape: tuple, name: str):
+    """None, or one axis as a non-negative int (argmax/argmin take no tuples, like numpy),
+    along which ``shape`` is not empty."""
     if isinstance(axis, (tuple, list)):
         raise TypeError(f"axis must be None or one int for argmax/argmin; got {axis!r}")
-    return normalize_axis(axis, ndim)[0]
+    axes = normalize_axis(axis, len(shape))
+    check_nonempty_axes(shape, axes, name)
+    return None if axis is None else axes[0]
 
 
 def _swapped(axis0, axis1, ndim: int) -> tuple:
@@ -425,11 +426,11 @@ class Tensor:
 
     def argmax(self, axis=None) -> Tensor:
         """Indices of the maxima (int64); not differentiable."""
-        return Tensor._from_op(np.argmax(self.data, axis=_one_axis(axis, self.ndim)))
+        return Tensor._from_op(np.argmax(self.data, axis=_one_axis(axis, self.shape, "argmax")))
 
     def argmin(self, axis=None) -> Tensor:
         """Indices of the minima (int64); not differentiable."""
-        return Tensor._from_op(np.argmin(self.data, axis=_one_axis(axis, self.ndim)))
+        return Tensor._from_op(np.argmin(self.data, axis=_one_axis(axis, self.shape, "argmin")))
 
     def broadcast_to(self, shape):
         return ExpandOp(shape, self.shape).apply(self)

@@ -112,8 +112,8 @@ class DenseOp(Function):
         x, kernel = inputs[:2]
         needs = self.needs_input_grad
         g = grad.reshape(-1, kernel.shape[1])                       # (M, out)
-        if self.relu:  # the mask is piecewise constant
-            g = g * (np.asarray(output).reshape(g.shape) > 0)
+        if self.relu:  # the mask is piecewise constant; != 0 passes NaN's gradient, as relu
+            g = g * (np.asarray(output).reshape(g.shape) != 0)
         dx = (g @ kernel.T).reshape(x.shape) if needs[0] else None
         dkernel = x.reshape(-1, x.shape[-1]).T @ g if needs[1] else None
         dbias = (g.sum(axis=0) if needs[2] else None,) if len(inputs) > 2 else ()

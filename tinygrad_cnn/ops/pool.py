@@ -5,7 +5,7 @@ see ``window.tap``); forward and backward loop over the KH×KW taps only.
 
 - Max pool pads with −inf. Backward sends each window's gradient to one element, the
   first maximum in row-major window order (ties are common after a ReLU); overlapping
-  windows add up.
+  windows add up. A window holding NaN outputs NaN and sends its gradient to its first NaN.
 - Average pool pads with zeros and divides each window's sum by its number of *real*
   (unpadded) elements, TensorFlow's rule for 'same'.
 
@@ -97,7 +97,7 @@ class MaxPool2DOp(_Pool2DOp):
     """
 
     name = "max_pool2d"
-    rule = "max_pool2d: each window's ∂L/∂y goes to its first maximum"
+    rule = "max_pool2d: each window's ∂L/∂y goes to its first maximum (its first NaN, if any)"
 
     def forward(self, x):
         pads, out_hw = self._geometry(x)
@@ -120,16 +120,24 @@ class MaxPool2DOp(_Pool2DOp):
         """Per tap, in row-major order: the windows whose first maximum sits at that tap.
 
         Each mask is a new (N, OH, OW, C) bool array, never changed after it is yielded.
+        A window holding NaN has NaN as its maximum (np.maximum propagates it), and its
+        gradient goes to its first NaN, as PyTorch's does to its NaN (to its last, when
+        there are several). Only when ``out`` holds a NaN (one cheap pass over the output
+        finds out) do the taps look for NaNs too.
         """
         taps = self._taps()
+        has_nan = np.isnan(np.max(out)) if out.size else False
         seen = None  # windows whose first maximum is already found, private to this loop
         for t, (i, j) in enumerate(taps):
             if seen is not None and t == len(taps) - 1:
-                # every window holds its maximum somewhere: the last tap gets the windows
-                # not yet served, without comparing (a NaN window ends up here too)
+                # every window holds its maximum (or its NaN) somewhere: the last tap gets
+                # the windows not yet served, without comparing
                 yield ~seen
                 return
-            hit = tap(xp, i, j, out.shape[1:3], self.strides) == out   # (N, OH, OW, C)
+            view = tap(xp, i, j, out.shape[1:3], self.strides)
+            hit = view == out                                           # (N, OH, OW, C)
+            if has_nan:
+                hit |= np.isnan(view)  # NaN is in a window only where its maximum is NaN
             if seen is None:
                 seen = hit.copy()  # not ``hit`` itself: that one is handed out as it is
             else:

@@ -66,16 +66,30 @@ class MeanOp(SumOp):
         return (g / int(np.prod([x.shape[i] for i in self.axes])),)
 
 
+def check_nonempty_axes(shape: tuple, axes: tuple, name: str) -> None:
+    """A maximum (minimum, argmax) over an axis of length 0 has no value: numpy and PyTorch
+    raise too. Over other axes an empty tensor gives an empty result, as in numpy."""
+    for a in axes:
+        if shape[a] == 0:
+            raise ValueError(f"{name}() over axis {a} of a tensor of shape {shape}: that axis "
+                             f"has length 0, so there is nothing to take the {name} of; "
+                             f"reduce over non-empty axes only (an empty result is fine)")
+
+
 class MaxOp(SumOp):
-    """Max over axes; ties share the gradient equally (torch.amax)."""
+    """Max over axes; ties share the gradient equally (torch.amax, and torch.max() over all).
+
+    NaN propagates: a slice holding NaN has NaN as its maximum and sends its gradient to the
+    NaN (several NaNs share it, as ties do; ``torch.max(x, dim)`` gives it all to one).
+    """
 
     name = "max"
-    rule = "max: ∂L/∂y goes to the maximum of each reduced slice; ties share it equally"
+    rule = "max: ∂L/∂y goes to the maximum (or NaN) of each reduced slice; ties share it equally"
     reduce = staticmethod(np.max)
 
     def check(self, x):
         if x.size == 0:
-            raise ValueError(f"{self.name}() of an empty tensor (shape {x.shape}) is undefined")
+            check_nonempty_axes(x.shape, self.axes, self.name)
 
     def forward(self, x):
         out = np.asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims))
@@ -85,13 +99,17 @@ class MaxOp(SumOp):
     def derivative(self, grad, inputs, output):
         (x,) = inputs
         shape = _keepdims_shape(x.shape, self.axes)
-        hit = np.asarray(x) == np.asarray(output).reshape(shape)  # piecewise constant
+        x, out = np.asarray(x), np.asarray(output).reshape(shape)   # the winners: constant
+        hit = x == out
+        if np.isnan(out).any():  # one pass over the (smaller) output finds a NaN slice
+            hit |= np.isnan(x) & np.isnan(out)
         return (grad.reshape(shape) / hit.sum(axis=self.axes, keepdims=True) * hit,)
 
 
 class MinOp(MaxOp):
-    """Min over axes; ties share the gradient equally (torch.amin)."""
+    """Min over axes; ties share the gradient equally (torch.amin, and torch.min() over all).
+    NaN propagates and takes the gradient, as in ``MaxOp``."""
 
     name = "min"
-    rule = "min: ∂L/∂y goes to the minimum of each reduced slice; ties share it equally"
+    rule = "min: ∂L/∂y goes to the minimum (or NaN) of each reduced slice; ties share it equally"
     reduce = staticmethod(np.min)
